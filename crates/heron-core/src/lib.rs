@@ -1,14 +1,16 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! Heron's domain rules: run lifecycle and names, the history engine's chunking and M4
+//! reduction, merge semantics, API keys, and the `Store` / `BlobStore` contracts that storage
+//! backends implement. No HTTP and no concrete database here.
+#![forbid(unsafe_code)]
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub mod chart;
+pub mod error;
+pub mod history;
+pub mod keys;
+pub mod merge;
+pub mod names;
+pub mod store;
+pub mod time;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use error::{Error, ErrorKind, Result};
+pub use store::{BlobStore, ByteStream, RunRef, Store, User};

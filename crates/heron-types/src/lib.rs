@@ -1,14 +1,537 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! Wire and domain types shared by the Heron server, SDKs and CLI: runs, history batches,
+//! chart answers, API request and response bodies, the error body and the documented limits.
+//!
+//! This crate owns shapes only (serde, optionally utoipa schemas); rules live in `heron-core`.
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+mod scalar;
+pub use scalar::Scalar;
+
+#[cfg(feature = "utoipa")]
+use utoipa::ToSchema;
+
+/// Bounds on what a client may send. Every one is enforced by the server with a 4xx answer
+/// that names the bound, and documented in `docs/http-api.md`.
+pub mod limits {
+    /// Largest request body accepted on any route but run-file uploads (bytes, after decompression).
+    pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+    /// Largest run file accepted by one upload (bytes).
+    pub const MAX_FILE_BYTES: usize = 1024 * 1024 * 1024;
+    /// Rows in one history or system-metrics batch.
+    pub const MAX_ROWS_PER_BATCH: usize = 100_000;
+    /// Points (row × key) in one batch.
+    pub const MAX_POINTS_PER_BATCH: usize = 2_000_000;
+    /// Keys in one history row.
+    pub const MAX_KEYS_PER_ROW: usize = 10_000;
+    /// Length of one metric key, config key or tag (bytes).
+    pub const MAX_KEY_BYTES: usize = 256;
+    /// Serialized size of one non-scalar history value (bytes).
+    pub const MAX_OBJECT_BYTES: usize = 4 * 1024 * 1024;
+    /// Serialized size of a run's config or summary (bytes).
+    pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
+    /// Nesting depth of config, summary and history objects.
+    pub const MAX_JSON_DEPTH: usize = 64;
+    /// Lines in one console append; bytes in one console line.
+    pub const MAX_CONSOLE_LINES: usize = 100_000;
+    pub const MAX_CONSOLE_LINE_BYTES: usize = 64 * 1024;
+    /// Runs, keys and buckets in one chart query.
+    pub const MAX_CHART_RUNS: usize = 1_000;
+    pub const MAX_CHART_KEYS: usize = 100;
+    pub const MAX_CHART_BUCKETS: u32 = 10_000;
+    /// Page sizes.
+    pub const MAX_PAGE_RUNS: usize = 10_000;
+    pub const MAX_PAGE_ROWS: usize = 100_000;
+    /// Tags on one run.
+    pub const MAX_TAGS: usize = 1_000;
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The error body of every failed request: `{"error": {"kind": "...", "message": "..."}}`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+pub struct ErrorDetail {
+    /// One of `not_found`, `already_exists`, `invalid_argument`, `conflict`, `unauthenticated`,
+    /// `forbidden`, `payload_too_large`, `unavailable`, `internal`.
+    pub kind: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum RunState {
+    Running,
+    Finished,
+    Failed,
+    Crashed,
+    Killed,
+}
+
+impl RunState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Finished => "finished",
+            RunState::Failed => "failed",
+            RunState::Crashed => "crashed",
+            RunState::Killed => "killed",
+        }
     }
+
+    pub fn parse(text: &str) -> Option<RunState> {
+        Some(match text {
+            "running" => RunState::Running,
+            "finished" => RunState::Finished,
+            "failed" => RunState::Failed,
+            "crashed" => RunState::Crashed,
+            "killed" => RunState::Killed,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+pub struct Entity {
+    pub name: String,
+    /// `user` or `team`.
+    pub kind: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+pub struct Project {
+    pub entity: String,
+    pub name: String,
+    pub description: String,
+    pub created_at: String,
+    pub run_count: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ProjectCreate {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+pub struct EntityCreate {
+    pub name: String,
+}
+
+/// A run as the API returns it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+pub struct Run {
+    pub entity: String,
+    pub project: String,
+    pub id: String,
+    pub name: String,
+    pub state: RunState,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
+    pub config: Value,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
+    pub summary: Value,
+    pub tags: Vec<String>,
+    pub notes: String,
+    pub group: Option<String>,
+    pub job_type: Option<String>,
+    pub sweep: Option<String>,
+    pub host: Option<String>,
+    /// Environment captured by the SDK: git, program, args, python, packages, GPU, ...
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
+    pub metadata: Value,
+    pub created_at: String,
+    pub updated_at: String,
+    pub heartbeat_at: String,
+    pub finished_at: Option<String>,
+    pub exit_code: Option<i32>,
+    /// Highest history step stored, if any.
+    pub last_step: Option<i64>,
+    /// Number of history rows stored (distinct steps).
+    pub history_rows: u64,
+}
+
+/// Create a run, or update it when the id exists (`upsert`). Used by SDKs at `init`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RunUpsert {
+    /// Client-chosen id (`[A-Za-z0-9_.-]`, at most 64 characters); generated when absent.
+    pub id: Option<String>,
+    pub name: Option<String>,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<Object>))]
+    pub config: Option<Value>,
+    pub tags: Option<Vec<String>>,
+    pub notes: Option<String>,
+    pub group: Option<String>,
+    pub job_type: Option<String>,
+    pub sweep: Option<String>,
+    pub host: Option<String>,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<Object>))]
+    pub metadata: Option<Value>,
+    /// `allow` (default: create or resume), `must` (the run must exist), `never` (must not exist).
+    pub resume: Option<ResumeMode>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum ResumeMode {
+    Allow,
+    Must,
+    Never,
+}
+
+/// Answer to an upsert: the run, whether it was resumed, and what a resuming client needs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+pub struct RunUpserted {
+    pub run: Run,
+    /// True when the run already existed (the client is resuming it).
+    pub resumed: bool,
+    /// Sequence number of the last history batch stored; the client continues after it.
+    pub last_history_seq: Option<u64>,
+    pub last_system_seq: Option<u64>,
+    /// Number of console lines stored; the client appends from this offset.
+    pub console_lines: u64,
+}
+
+/// Change a run's editable fields; absent fields are left as they are.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RunPatch {
+    pub name: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub notes: Option<String>,
+    /// Empty string clears the group.
+    pub group: Option<String>,
+    pub job_type: Option<String>,
+    pub state: Option<RunState>,
+    pub exit_code: Option<i32>,
+}
+
+/// Answer to `GET .../runs`: one page.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+pub struct RunPage {
+    pub runs: Vec<Run>,
+    /// Matching runs in all pages.
+    pub total: u64,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// One history row: a step, its wall time, scalar values and other values.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct HistoryRow {
+    pub step: i64,
+    /// Unix seconds; the server's clock when absent.
+    pub time: Option<f64>,
+    /// Numbers; NaN and infinities as the strings `"NaN"`, `"Infinity"`, `"-Infinity"`.
+    #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(value_type = BTreeMap<String, f64>))]
+    pub scalars: BTreeMap<String, Scalar>,
+    /// Any other JSON value (strings, booleans, objects such as media references), kept per step.
+    #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
+    pub objects: BTreeMap<String, Value>,
+}
+
+/// A batch of history rows. `seq` numbers a run's batches: a batch sent again with a `seq`
+/// already stored is acknowledged and adds nothing.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct HistoryBatch {
+    pub seq: u64,
+    pub rows: Vec<HistoryRow>,
+}
+
+/// A batch of system-metric samples (`system/cpu`, `system/gpu.0.util`, ...), keyed by time.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SystemBatch {
+    pub seq: u64,
+    pub rows: Vec<SystemRow>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SystemRow {
+    pub time: f64,
+    #[cfg_attr(feature = "utoipa", schema(value_type = BTreeMap<String, f64>))]
+    pub values: BTreeMap<String, Scalar>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+pub struct IngestAck {
+    pub seq: u64,
+    /// True when this `seq` was already stored: nothing was added.
+    pub duplicate: bool,
+    pub rows: u64,
+    pub points: u64,
+    /// Points whose step was not after the last stored step of their key (dropped, as wandb does).
+    pub dropped_points: u64,
+    pub last_step: Option<i64>,
+}
+
+/// Which stream a key belongs to.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Stream {
+    History,
+    System,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+pub struct KeyInfo {
+    pub key: String,
+    pub stream: Stream,
+    /// `scalar` (numbers) or `object` (anything else).
+    pub kind: String,
+    pub count: u64,
+    pub min_step: Option<i64>,
+    pub max_step: Option<i64>,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<f64>))]
+    pub min: Option<Scalar>,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<f64>))]
+    pub max: Option<Scalar>,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<f64>))]
+    pub last: Option<Scalar>,
+}
+
+/// The x-axis of a chart: `step`, `time` (unix seconds), `relative_time` (seconds since the
+/// run's first row) or the name of another logged key (`epoch`, `tokens`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub enum XAxis {
+    #[default]
+    Step,
+    Time,
+    RelativeTime,
+    Key(String),
+}
+
+impl XAxis {
+    pub fn parse(text: &str) -> XAxis {
+        match text {
+            "" | "step" | "_step" => XAxis::Step,
+            "time" | "_timestamp" | "wall_time" => XAxis::Time,
+            "relative_time" | "_runtime" => XAxis::RelativeTime,
+            other => XAxis::Key(other.to_string()),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            XAxis::Step => "step",
+            XAxis::Time => "time",
+            XAxis::RelativeTime => "relative_time",
+            XAxis::Key(key) => key,
+        }
+    }
+}
+
+impl Serialize for XAxis {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for XAxis {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Ok(XAxis::parse(&text))
+    }
+}
+
+#[cfg(feature = "utoipa")]
+impl utoipa::PartialSchema for XAxis {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        String::schema()
+    }
+}
+
+#[cfg(feature = "utoipa")]
+impl ToSchema for XAxis {}
+
+/// A chart read: one or more keys over one or more runs, reduced to M4 buckets.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ChartQuery {
+    /// Run ids in the project.
+    pub runs: Vec<String>,
+    pub keys: Vec<String>,
+    #[serde(default)]
+    pub x: XAxis,
+    /// Inclusive x range; the data's extent when absent.
+    pub x_min: Option<f64>,
+    pub x_max: Option<f64>,
+    /// Number of buckets (pixel columns); default 1000.
+    pub buckets: Option<u32>,
+}
+
+/// M4 reduction of one key of one run. Arrays are parallel, one entry per non-empty bucket:
+/// the bucket's index, its point count, and its first, last, minimum and maximum points
+/// (x and y). Minimum and maximum ignore NaN; they are null when a bucket holds only NaN.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+pub struct ChartSeries {
+    pub run: String,
+    pub key: String,
+    pub bucket: Vec<u32>,
+    pub count: Vec<u64>,
+    pub first_x: Vec<f64>,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<f64>))]
+    pub first_y: Vec<Scalar>,
+    pub last_x: Vec<f64>,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<f64>))]
+    pub last_y: Vec<Scalar>,
+    pub min_x: Vec<Option<f64>>,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<Option<f64>>))]
+    pub min_y: Vec<Option<Scalar>>,
+    pub max_x: Vec<Option<f64>>,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<Option<f64>>))]
+    pub max_y: Vec<Option<Scalar>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+pub struct ChartResponse {
+    pub x: XAxis,
+    /// The x range the buckets divide (inclusive); null when there is no data.
+    pub x_min: Option<f64>,
+    pub x_max: Option<f64>,
+    pub buckets: u32,
+    pub series: Vec<ChartSeries>,
+}
+
+/// A page of raw history rows (`_step`, `_timestamp` and the requested keys).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+pub struct HistoryPage {
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<Object>))]
+    pub rows: Vec<Value>,
+    /// Pass as `min_step` for the next page; absent on the last page.
+    pub next_step: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleAppend {
+    /// Line index of `lines[0]`. Lines already stored at these indices are overwritten
+    /// (progress bars); omitted, the lines are appended.
+    pub offset: Option<u64>,
+    pub lines: Vec<String>,
+    /// `stdout` (default) or `stderr`.
+    pub stream: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+pub struct ConsoleLine {
+    pub index: u64,
+    pub stream: String,
+    pub text: String,
+    pub time: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+pub struct ConsolePage {
+    pub lines: Vec<ConsoleLine>,
+    /// Lines stored in all.
+    pub total: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+pub struct RunFile {
+    pub path: String,
+    pub size: u64,
+    pub sha256: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+pub struct UserCreate {
+    pub name: String,
+    #[serde(default)]
+    pub admin: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+pub struct UserCreated {
+    pub name: String,
+    pub admin: bool,
+    /// Shown once; only its hash is stored.
+    pub api_key: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+pub struct Viewer {
+    pub name: String,
+    pub admin: bool,
+    /// Entities the user may write to.
+    pub entities: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+}
+
+/// An event on a project's Server-Sent-Events stream.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ProjectEvent {
+    /// A run was created or changed (state, config, summary, tags, ...).
+    Run {
+        #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
+        run: Box<Run>,
+    },
+    /// A run was deleted.
+    RunDeleted { run: String },
+    /// New history or system points were stored. `rows` holds them when the batch was small
+    /// (at most 1000 points); otherwise only the step range is given and clients re-read.
+    Points {
+        run: String,
+        stream: Stream,
+        keys: Vec<String>,
+        first_step: i64,
+        last_step: i64,
+        #[cfg_attr(feature = "utoipa", schema(value_type = Option<Vec<Object>>))]
+        rows: Option<Vec<Value>>,
+    },
 }

@@ -1,0 +1,463 @@
+//! The history engine's storage-independent half: how one series (one key of one run) is cut
+//! into chunks, what each chunk summarises, and the M4 reduction that answers chart reads.
+//!
+//! A series is a sequence of points `(step, value)` with strictly increasing steps. It is stored
+//! as chunks of at most [`CHUNK_POINTS`] points. Each chunk keeps three resolutions:
+//! its own [`Summary`] (count, NaN count, first, last, min, max, sum), the summaries of its
+//! groups of [`GROUP_POINTS`] points, and the points themselves. A chart read asks, per bucket
+//! (pixel column), for the first, last, minimum and maximum point (M4). Chunks and groups that
+//! fall inside one bucket are merged from their summaries; only the groups that straddle a
+//! bucket edge are read point by point. So the cost follows the number of buckets, not the
+//! number of points, and the answer is exactly what a reduction of every raw point gives.
+
+use std::collections::BTreeMap;
+
+use crate::error::{Error, Result};
+
+/// Points per chunk.
+pub const CHUNK_POINTS: usize = 1024;
+/// Points per group summary inside a chunk.
+pub const GROUP_POINTS: usize = 32;
+/// Bytes of one encoded point: step (i64 LE) then value (f64 LE).
+pub const POINT_BYTES: usize = 16;
+/// Bytes of one encoded [`Summary`].
+pub const SUMMARY_BYTES: usize = 80;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    pub step: i64,
+    pub value: f64,
+}
+
+impl Point {
+    pub fn new(step: i64, value: f64) -> Self {
+        Point { step, value }
+    }
+}
+
+/// What a run of consecutive points reduces to. `min` and `max` ignore NaN (they are `None`
+/// when every point is NaN); among equal values the earliest point is kept, so merging
+/// summaries in step order gives the same answer as visiting every point.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Summary {
+    pub count: u64,
+    pub nan_count: u64,
+    pub first: Point,
+    pub last: Point,
+    pub min: Option<Point>,
+    pub max: Option<Point>,
+    /// Sum of the non-NaN values.
+    pub sum: f64,
+}
+
+impl Summary {
+    pub fn of_point(point: Point) -> Summary {
+        let is_nan = point.value.is_nan();
+        Summary {
+            count: 1,
+            nan_count: is_nan as u64,
+            first: point,
+            last: point,
+            min: (!is_nan).then_some(point),
+            max: (!is_nan).then_some(point),
+            sum: if is_nan { 0.0 } else { point.value },
+        }
+    }
+
+    pub fn of_points(points: &[Point]) -> Option<Summary> {
+        let (head, rest) = points.split_first()?;
+        let mut summary = Summary::of_point(*head);
+        for point in rest {
+            summary.push(*point);
+        }
+        Some(summary)
+    }
+
+    /// Adds a point that comes after every point already summarised.
+    pub fn push(&mut self, point: Point) {
+        self.merge(&Summary::of_point(point));
+    }
+
+    /// Adds a summary of points that all come after the points already summarised.
+    pub fn merge(&mut self, later: &Summary) {
+        self.count += later.count;
+        self.nan_count += later.nan_count;
+        self.last = later.last;
+        self.sum += later.sum;
+        if let Some(candidate) = later.min {
+            if self.min.is_none_or(|current| candidate.value < current.value) {
+                self.min = Some(candidate);
+            }
+        }
+        if let Some(candidate) = later.max {
+            if self.max.is_none_or(|current| candidate.value > current.value) {
+                self.max = Some(candidate);
+            }
+        }
+    }
+
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        let nan_point = Point::new(0, f64::NAN);
+        let min = self.min.unwrap_or(nan_point);
+        let max = self.max.unwrap_or(nan_point);
+        for point in [self.first, self.last, min, max] {
+            out.extend_from_slice(&point.step.to_le_bytes());
+            out.extend_from_slice(&point.value.to_le_bytes());
+        }
+        out.extend_from_slice(&self.sum.to_le_bytes());
+        out.extend_from_slice(&(self.count as u32).to_le_bytes());
+        out.extend_from_slice(&(self.nan_count as u32).to_le_bytes());
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Summary> {
+        if bytes.len() != SUMMARY_BYTES {
+            return Err(Error::internal(format!(
+                "corrupt chunk summary: {} bytes instead of {SUMMARY_BYTES}",
+                bytes.len()
+            )));
+        }
+        let word = |i: usize| -> [u8; 8] { bytes[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]) };
+        let point = |i: usize| Point::new(i64::from_le_bytes(word(2 * i)), f64::from_le_bytes(word(2 * i + 1)));
+        let count = u32::from_le_bytes(bytes[72..76].try_into().unwrap_or([0; 4])) as u64;
+        let nan_count = u32::from_le_bytes(bytes[76..80].try_into().unwrap_or([0; 4])) as u64;
+        let has_extremes = count > nan_count;
+        Ok(Summary {
+            count,
+            nan_count,
+            first: point(0),
+            last: point(1),
+            min: has_extremes.then(|| point(2)),
+            max: has_extremes.then(|| point(3)),
+            sum: f64::from_le_bytes(word(8)),
+        })
+    }
+}
+
+/// A chunk ready to be written: its points and summaries encoded.
+#[derive(Debug, Clone)]
+pub struct EncodedChunk {
+    pub step_min: i64,
+    pub step_max: i64,
+    pub count: usize,
+    pub summary: Vec<u8>,
+    pub groups: Vec<u8>,
+    pub data: Vec<u8>,
+}
+
+pub fn encode_chunk(points: &[Point]) -> Result<EncodedChunk> {
+    let (Some(first), Some(last)) = (points.first(), points.last()) else {
+        return Err(Error::internal("cannot encode an empty chunk"));
+    };
+    if points.len() > CHUNK_POINTS {
+        return Err(Error::internal("chunk holds too many points"));
+    }
+    let mut data = Vec::with_capacity(points.len() * POINT_BYTES);
+    for point in points {
+        data.extend_from_slice(&point.step.to_le_bytes());
+        data.extend_from_slice(&point.value.to_le_bytes());
+    }
+    let mut groups = Vec::with_capacity(points.len().div_ceil(GROUP_POINTS) * SUMMARY_BYTES);
+    let mut whole: Option<Summary> = None;
+    for group in points.chunks(GROUP_POINTS) {
+        let Some(summary) = Summary::of_points(group) else { continue };
+        summary.encode(&mut groups);
+        match &mut whole {
+            Some(total) => total.merge(&summary),
+            None => whole = Some(summary),
+        }
+    }
+    let mut summary = Vec::with_capacity(SUMMARY_BYTES);
+    if let Some(total) = whole {
+        total.encode(&mut summary);
+    }
+    Ok(EncodedChunk { step_min: first.step, step_max: last.step, count: points.len(), summary, groups, data })
+}
+
+pub fn decode_points(data: &[u8]) -> Result<Vec<Point>> {
+    if data.len() % POINT_BYTES != 0 {
+        return Err(Error::internal(format!("corrupt chunk data: {} bytes", data.len())));
+    }
+    Ok(data
+        .chunks_exact(POINT_BYTES)
+        .map(|bytes| {
+            let step = i64::from_le_bytes(bytes[..8].try_into().unwrap_or([0; 8]));
+            let value = f64::from_le_bytes(bytes[8..].try_into().unwrap_or([0; 8]));
+            Point::new(step, value)
+        })
+        .collect())
+}
+
+pub fn decode_groups(bytes: &[u8]) -> Result<Vec<Summary>> {
+    if bytes.len() % SUMMARY_BYTES != 0 {
+        return Err(Error::internal(format!("corrupt group summaries: {} bytes", bytes.len())));
+    }
+    bytes.chunks_exact(SUMMARY_BYTES).map(Summary::decode).collect()
+}
+
+/// How new points join a series: the tail chunk (if not full) is rewritten with the first new
+/// points, the rest go to new chunks. Returns the chunks to write, tail first.
+pub fn plan_append(tail: Option<Vec<Point>>, new_points: &[Point]) -> Vec<Vec<Point>> {
+    let mut out = Vec::new();
+    let mut rest = new_points;
+    if let Some(mut tail_points) = tail {
+        let room = CHUNK_POINTS.saturating_sub(tail_points.len()).min(rest.len());
+        tail_points.extend_from_slice(&rest[..room]);
+        rest = &rest[room..];
+        out.push(tail_points);
+    }
+    out.extend(rest.chunks(CHUNK_POINTS).map(<[Point]>::to_vec));
+    out
+}
+
+/// A stored chunk as a reader sees it before opening it.
+#[derive(Debug, Clone)]
+pub struct ChunkMeta {
+    /// Storage handle (row id).
+    pub handle: i64,
+    pub count: usize,
+    pub summary: Summary,
+}
+
+/// What the M4 reduction needs from storage, for one series.
+pub trait SeriesReader {
+    /// Chunks holding points with steps in `[lo, hi]`, in step order.
+    fn chunks(&mut self, lo: i64, hi: i64) -> Result<Vec<ChunkMeta>>;
+    /// The group summaries of a chunk.
+    fn groups(&mut self, chunk: &ChunkMeta) -> Result<Vec<Summary>>;
+    /// Points `[from, to)` of a chunk.
+    fn points(&mut self, chunk: &ChunkMeta, from: usize, to: usize) -> Result<Vec<Point>>;
+}
+
+/// Assigns steps to buckets; must be non-decreasing in the step over `[lo, hi]`.
+pub trait Buckets {
+    fn bucket_of(&self, step: i64) -> u32;
+}
+
+/// `n` equal buckets over the inclusive step range `[lo, hi]`.
+#[derive(Debug, Clone, Copy)]
+pub struct StepBuckets {
+    pub lo: i64,
+    pub hi: i64,
+    pub n: u32,
+}
+
+impl Buckets for StepBuckets {
+    fn bucket_of(&self, step: i64) -> u32 {
+        let span = (self.hi as i128 - self.lo as i128 + 1).max(1);
+        let offset = (step as i128 - self.lo as i128).clamp(0, span - 1);
+        (offset * self.n as i128 / span) as u32
+    }
+}
+
+/// Buckets given by the first step of each bucket after the first (sorted): used when the
+/// x-axis is a monotone function of the step (wall time, a custom step key).
+#[derive(Debug, Clone)]
+pub struct EdgeBuckets {
+    /// `starts[i]` is the first step of bucket `i + 1`.
+    pub starts: Vec<i64>,
+}
+
+impl Buckets for EdgeBuckets {
+    fn bucket_of(&self, step: i64) -> u32 {
+        self.starts.partition_point(|start| *start <= step) as u32
+    }
+}
+
+/// M4 over the steps `[lo, hi]`: the non-empty buckets in order, each with its summary.
+pub fn m4(reader: &mut dyn SeriesReader, lo: i64, hi: i64, buckets: &dyn Buckets) -> Result<Vec<(u32, Summary)>> {
+    let mut out: Vec<(u32, Summary)> = Vec::new();
+    let mut add = |bucket: u32, summary: &Summary| match out.last_mut() {
+        Some((last_bucket, acc)) if *last_bucket == bucket => acc.merge(summary),
+        _ => out.push((bucket, *summary)),
+    };
+    // A run of points can be taken whole from its summary when it lies in [lo, hi] and in one bucket.
+    let whole = |summary: &Summary| {
+        summary.first.step >= lo
+            && summary.last.step <= hi
+            && buckets.bucket_of(summary.first.step) == buckets.bucket_of(summary.last.step)
+    };
+    if lo > hi {
+        return Ok(out);
+    }
+    for chunk in reader.chunks(lo, hi)? {
+        if whole(&chunk.summary) {
+            add(buckets.bucket_of(chunk.summary.first.step), &chunk.summary);
+            continue;
+        }
+        let groups = reader.groups(&chunk)?;
+        for (index, group) in groups.iter().enumerate() {
+            if group.last.step < lo || group.first.step > hi {
+                continue;
+            }
+            if whole(group) {
+                add(buckets.bucket_of(group.first.step), group);
+                continue;
+            }
+            let from = index * GROUP_POINTS;
+            let to = (from + GROUP_POINTS).min(chunk.count);
+            for point in reader.points(&chunk, from, to)? {
+                if point.step >= lo && point.step <= hi {
+                    add(buckets.bucket_of(point.step), &Summary::of_point(point));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The reference reduction: every point visited, in step order, into the bucket `bucket_of`
+/// gives it (`None` = outside the chart). Used where no summary helps (a non-monotone x-axis)
+/// and by tests as the truth M4 must equal.
+pub fn reduce_points(points: impl IntoIterator<Item = Point>, bucket_of: impl Fn(Point) -> Option<u32>) -> BTreeMap<u32, Summary> {
+    let mut out: BTreeMap<u32, Summary> = BTreeMap::new();
+    for point in points {
+        let Some(bucket) = bucket_of(point) else { continue };
+        match out.get_mut(&bucket) {
+            Some(acc) => acc.push(point),
+            None => {
+                out.insert(bucket, Summary::of_point(point));
+            }
+        }
+    }
+    out
+}
+
+/// An in-memory series laid out exactly as stores lay it out; for tests and small tails.
+#[derive(Debug, Clone, Default)]
+pub struct MemorySeries {
+    chunks: Vec<EncodedChunk>,
+}
+
+impl MemorySeries {
+    pub fn from_points(points: &[Point]) -> Result<Self> {
+        let chunks = points.chunks(CHUNK_POINTS).map(encode_chunk).collect::<Result<_>>()?;
+        Ok(MemorySeries { chunks })
+    }
+}
+
+impl SeriesReader for MemorySeries {
+    fn chunks(&mut self, lo: i64, hi: i64) -> Result<Vec<ChunkMeta>> {
+        let mut out = Vec::new();
+        for (handle, chunk) in self.chunks.iter().enumerate() {
+            if chunk.step_max >= lo && chunk.step_min <= hi {
+                out.push(ChunkMeta { handle: handle as i64, count: chunk.count, summary: Summary::decode(&chunk.summary)? });
+            }
+        }
+        Ok(out)
+    }
+
+    fn groups(&mut self, chunk: &ChunkMeta) -> Result<Vec<Summary>> {
+        decode_groups(&self.chunks[chunk.handle as usize].groups)
+    }
+
+    fn points(&mut self, chunk: &ChunkMeta, from: usize, to: usize) -> Result<Vec<Point>> {
+        let data = &self.chunks[chunk.handle as usize].data;
+        decode_points(&data[from * POINT_BYTES..to * POINT_BYTES])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn same(a: &Summary, b: &Summary) -> bool {
+        let eq = |x: f64, y: f64| x == y || (x.is_nan() && y.is_nan());
+        let peq = |x: &Point, y: &Point| x.step == y.step && eq(x.value, y.value);
+        let oeq = |x: &Option<Point>, y: &Option<Point>| match (x, y) {
+            (Some(x), Some(y)) => peq(x, y),
+            (None, None) => true,
+            _ => false,
+        };
+        a.count == b.count
+            && a.nan_count == b.nan_count
+            && peq(&a.first, &b.first)
+            && peq(&a.last, &b.last)
+            && oeq(&a.min, &b.min)
+            && oeq(&a.max, &b.max)
+    }
+
+    fn value_strategy() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            20 => -1e6f64..1e6,
+            1 => Just(f64::NAN),
+            1 => Just(f64::INFINITY),
+            1 => Just(f64::NEG_INFINITY),
+            2 => Just(0.0),
+            1 => Just(1e300),
+        ]
+    }
+
+    fn series_strategy() -> impl Strategy<Value = Vec<Point>> {
+        prop::collection::vec((1i64..50, value_strategy()), 0..5000).prop_map(|gaps| {
+            let mut step = -100;
+            gaps.into_iter()
+                .map(|(gap, value)| {
+                    step += gap;
+                    Point::new(step, value)
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn m4_equals_brute_force(points in series_strategy(), lo_off in -200i64..3000, width in 1i64..200_000, n in 1u32..2000) {
+            let lo = -100 + lo_off;
+            let hi = lo + width;
+            let buckets = StepBuckets { lo, hi, n };
+            let mut series = MemorySeries::from_points(&points).unwrap();
+            let fast = m4(&mut series, lo, hi, &buckets).unwrap();
+            let slow = reduce_points(points.iter().copied(), |p| (p.step >= lo && p.step <= hi).then(|| buckets.bucket_of(p.step)));
+            prop_assert_eq!(fast.len(), slow.len());
+            for ((fb, fs), (sb, ss)) in fast.iter().zip(slow.iter()) {
+                prop_assert_eq!(fb, sb);
+                prop_assert!(same(fs, ss), "bucket {}: {:?} vs {:?}", fb, fs, ss);
+            }
+        }
+
+        #[test]
+        fn summary_round_trips(points in series_strategy()) {
+            if let Some(summary) = Summary::of_points(&points) {
+                let mut bytes = Vec::new();
+                summary.encode(&mut bytes);
+                prop_assert!(same(&Summary::decode(&bytes).unwrap(), &summary));
+            }
+        }
+
+        #[test]
+        fn append_plan_keeps_every_point(tail_len in 0usize..=CHUNK_POINTS, new_len in 0usize..5000) {
+            let tail: Vec<Point> = (0..tail_len as i64).map(|s| Point::new(s, s as f64)).collect();
+            let new: Vec<Point> = (0..new_len as i64).map(|s| Point::new(tail_len as i64 + s, 0.5)).collect();
+            let plan = plan_append((tail_len > 0).then(|| tail.clone()), &new);
+            let all: Vec<Point> = plan.iter().flatten().copied().collect();
+            prop_assert_eq!(all.len(), tail_len + new_len);
+            prop_assert!(plan.iter().all(|c| !c.is_empty() || new_len == 0) && plan.iter().all(|c| c.len() <= CHUNK_POINTS));
+            prop_assert!(all.windows(2).all(|w| w[0].step < w[1].step));
+        }
+    }
+
+    #[test]
+    fn a_single_spike_survives_any_bucketing() {
+        let mut points: Vec<Point> = (0..100_000).map(|s| Point::new(s, 1.0)).collect();
+        points[77_777].value = 1e9;
+        let mut series = MemorySeries::from_points(&points).unwrap();
+        for n in [1, 7, 1000, 99_999] {
+            let out = m4(&mut series, 0, 99_999, &StepBuckets { lo: 0, hi: 99_999, n }).unwrap();
+            let peak = out.iter().filter_map(|(_, s)| s.max).map(|p| p.value).fold(f64::MIN, f64::max);
+            assert_eq!(peak, 1e9, "{n} buckets");
+        }
+    }
+
+    #[test]
+    fn edge_buckets_partition_steps() {
+        let buckets = EdgeBuckets { starts: vec![10, 20, 20, 35] };
+        assert_eq!(buckets.bucket_of(0), 0);
+        assert_eq!(buckets.bucket_of(10), 1);
+        assert_eq!(buckets.bucket_of(19), 1);
+        assert_eq!(buckets.bucket_of(20), 3);
+        assert_eq!(buckets.bucket_of(99), 4);
+    }
+}
