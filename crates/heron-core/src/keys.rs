@@ -33,3 +33,11 @@ mod tests {
         assert_eq!(hash_secret(&a).len(), 64);
     }
 }
+
+/// A run id like wandb's: 8 lowercase letters and digits.
+pub fn random_run_id() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..8).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}

@@ -6,6 +6,7 @@
 pub mod chart;
 pub mod error;
 pub mod history;
+pub mod ingest;
 pub mod keys;
 pub mod merge;
 pub mod names;

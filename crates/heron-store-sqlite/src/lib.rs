@@ -1,14 +1,361 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! Heron's embedded store: the [`heron_core::Store`] contract on one SQLite file (WAL mode).
+//!
+//! One writer connection serialises writes (SQLite allows one writer at a time anyway); a small
+//! pool of reader connections serves reads concurrently from the WAL snapshot. All database
+//! work runs on tokio's blocking pool, never on the async executor. Blobs live elsewhere
+//! (`heron-blob`); this crate owns only metadata, history chunks, console lines and file records.
+#![forbid(unsafe_code)]
+
+mod accounts;
+mod history;
+mod migrations;
+mod runs;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use heron_core::{Error, Result};
+use rusqlite::{Connection, OpenFlags};
+
+/// How hard a commit waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// fsync on every commit: an acknowledged batch survives power loss (default).
+    #[default]
+    Full,
+    /// fsync at WAL checkpoints only: an acknowledged batch survives the server being killed
+    /// but not the machine losing power.
+    Normal,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    pub durability: Durability,
+    /// Reader connections kept open.
+    pub readers: usize,
+}
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions { durability: Durability::Full, readers: 4 }
+    }
+}
+
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    options: SqliteOptions,
+}
+
+fn db_error(error: rusqlite::Error) -> Error {
+    use rusqlite::ErrorCode;
+    match &error {
+        rusqlite::Error::SqliteFailure(failure, _) => match failure.code {
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
+                Error::unavailable(format!("database is busy, retry: {error}"))
+            }
+            ErrorCode::DiskFull => Error::unavailable(format!("disk is full: {error}")),
+            ErrorCode::ConstraintViolation => Error::conflict(format!("conflicting write: {error}")),
+            _ => Error::internal(format!("database error: {error}")),
+        },
+        _ => Error::internal(format!("database error: {error}")),
+    }
+}
+
+trait ResultExt<T> {
+    fn db(self) -> Result<T>;
+}
+
+impl<T> ResultExt<T> for std::result::Result<T, rusqlite::Error> {
+    fn db(self) -> Result<T> {
+        self.map_err(db_error)
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub fn open(path: impl AsRef<Path>, options: SqliteOptions) -> Result<SqliteStore> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::unavailable(format!("cannot create {}: {e}", parent.display())))?;
+        }
+        let mut writer = open_connection(&path, &options, false)?;
+        migrations::migrate(&mut writer)?;
+        let inner = Inner { path, writer: Mutex::new(writer), readers: Mutex::new(Vec::new()), options };
+        Ok(SqliteStore { inner: Arc::new(inner) })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `work` with the writer connection on the blocking pool.
+    async fn write<T: Send + 'static>(&self, work: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static) -> Result<T> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = inner.writer.lock().map_err(|_| Error::internal("writer connection poisoned"))?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(|e| Error::internal(format!("database task failed: {e}")))?
+    }
+
+    /// Runs `work` with a reader connection on the blocking pool.
+    async fn read<T: Send + 'static>(&self, work: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner.readers.lock().map_err(|_| Error::internal("reader pool poisoned"))?.pop();
+            let conn = match pooled {
+                Some(conn) => conn,
+                None => open_connection(&inner.path, &inner.options, true)?,
+            };
+            let result = work(&conn);
+            if let Ok(mut pool) = inner.readers.lock() {
+                if pool.len() < inner.options.readers {
+                    pool.push(conn);
+                }
+            }
+            result
+        })
+        .await
+        .map_err(|e| Error::internal(format!("database task failed: {e}")))?
+    }
+}
+
+fn open_connection(path: &Path, options: &SqliteOptions, read_only: bool) -> Result<Connection> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| Error::unavailable(format!("cannot open database {}: {e}", path.display())))?;
+    let synchronous = match options.durability {
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
+    };
+    conn.busy_timeout(std::time::Duration::from_secs(10)).db()?;
+    if !read_only {
+        conn.pragma_update(None, "journal_mode", "WAL").db()?;
+    }
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous = {synchronous};
+         PRAGMA foreign_keys = ON;
+         PRAGMA cache_size = -8000;
+         PRAGMA temp_store = MEMORY;"
+    ))
+    .db()?;
+    Ok(conn)
+}
+
+mod store_impl {
+    use async_trait::async_trait;
+    use heron_core::{Result, RunRef, Store, User, time};
+    use heron_types::{
+        ChartQuery, ChartResponse, ConsoleAppend, ConsolePage, Entity, HistoryBatch, HistoryPage, IngestAck, KeyInfo,
+        Project, ProjectCreate, Run, RunFile, RunPatch, RunUpsert, RunUpserted, Stream, SystemBatch,
+    };
+    use serde_json::Value;
+
+    use crate::{SqliteStore, accounts, history, runs};
+
+    #[async_trait]
+    impl Store for SqliteStore {
+        async fn bootstrap_admin(&self, name: &str, key_hash: &str) -> Result<bool> {
+            let (name, key_hash) = (name.to_string(), key_hash.to_string());
+            self.write(move |conn| {
+                let tx = conn.transaction().map_err(crate::db_error)?;
+                if accounts::user_count(&tx)? > 0 {
+                    return Ok(false);
+                }
+                accounts::insert_user(&tx, &name, true, &key_hash)?;
+                tx.commit().map_err(crate::db_error)?;
+                Ok(true)
+            })
+            .await
+        }
+
+        async fn create_user(&self, name: &str, admin: bool, key_hash: &str) -> Result<User> {
+            let (name, key_hash) = (name.to_string(), key_hash.to_string());
+            self.write(move |conn| {
+                let tx = conn.transaction().map_err(crate::db_error)?;
+                let user = accounts::insert_user(&tx, &name, admin, &key_hash)?;
+                tx.commit().map_err(crate::db_error)?;
+                Ok(user)
+            })
+            .await
+        }
+
+        async fn user_by_key(&self, key_hash: &str) -> Result<Option<User>> {
+            let key_hash = key_hash.to_string();
+            self.read(move |conn| accounts::user_by_key(conn, &key_hash)).await
+        }
+
+        async fn add_login_token(&self, user: &str, token_hash: &str, expires_at: f64) -> Result<()> {
+            let (user, token_hash) = (user.to_string(), token_hash.to_string());
+            self.write(move |conn| accounts::add_login_token(conn, &user, &token_hash, expires_at)).await
+        }
+
+        async fn redeem_login_token(&self, token_hash: &str, now: f64) -> Result<Option<User>> {
+            let token_hash = token_hash.to_string();
+            self.write(move |conn| accounts::redeem_login_token(conn, &token_hash, now)).await
+        }
+
+        async fn entities_of(&self, user_id: i64) -> Result<Vec<String>> {
+            self.read(move |conn| accounts::entities_of(conn, user_id)).await
+        }
+
+        async fn get_entity(&self, name: &str) -> Result<Entity> {
+            let name = name.to_string();
+            self.read(move |conn| accounts::get_entity(conn, &name)).await
+        }
+
+        async fn create_team(&self, name: &str, owner_id: i64) -> Result<Entity> {
+            let name = name.to_string();
+            self.write(move |conn| accounts::create_team(conn, &name, owner_id)).await
+        }
+
+        async fn create_project(&self, entity: &str, create: &ProjectCreate) -> Result<Project> {
+            let (entity, create) = (entity.to_string(), create.clone());
+            self.write(move |conn| accounts::create_project(conn, &entity, &create)).await
+        }
+
+        async fn get_project(&self, entity: &str, project: &str) -> Result<Project> {
+            let (entity, project) = (entity.to_string(), project.to_string());
+            self.read(move |conn| accounts::get_project(conn, &entity, &project)).await
+        }
+
+        async fn list_projects(&self, entity: &str) -> Result<Vec<Project>> {
+            let entity = entity.to_string();
+            self.read(move |conn| accounts::list_projects(conn, &entity)).await
+        }
+
+        async fn upsert_run(&self, entity: &str, project: &str, id: &str, body: &RunUpsert) -> Result<RunUpserted> {
+            let (entity, project, id, body) = (entity.to_string(), project.to_string(), id.to_string(), body.clone());
+            self.write(move |conn| runs::upsert_run(conn, &entity, &project, &id, &body)).await
+        }
+
+        async fn get_run(&self, run: &RunRef) -> Result<Run> {
+            let run = run.clone();
+            self.read(move |conn| runs::get_run(conn, &run)).await
+        }
+
+        async fn list_runs(&self, entity: &str, project: &str) -> Result<Vec<Run>> {
+            let (entity, project) = (entity.to_string(), project.to_string());
+            self.read(move |conn| runs::list_runs(conn, &entity, &project)).await
+        }
+
+        async fn patch_run(&self, run: &RunRef, patch: &RunPatch) -> Result<Run> {
+            let (run, patch) = (run.clone(), patch.clone());
+            self.write(move |conn| runs::patch_run(conn, &run, &patch)).await
+        }
+
+        async fn delete_run(&self, run: &RunRef) -> Result<()> {
+            let run = run.clone();
+            self.write(move |conn| runs::delete_run(conn, &run)).await
+        }
+
+        async fn merge_config(&self, run: &RunRef, patch: &Value) -> Result<Run> {
+            let (run, patch) = (run.clone(), patch.clone());
+            self.write(move |conn| runs::merge_document(conn, &run, "config", &patch)).await
+        }
+
+        async fn merge_summary(&self, run: &RunRef, patch: &Value) -> Result<Run> {
+            let (run, patch) = (run.clone(), patch.clone());
+            self.write(move |conn| runs::merge_document(conn, &run, "summary", &patch)).await
+        }
+
+        async fn heartbeat(&self, run: &RunRef) -> Result<Run> {
+            let run = run.clone();
+            self.write(move |conn| runs::heartbeat(conn, &run)).await
+        }
+
+        async fn crash_stale_runs(&self, before: f64) -> Result<Vec<Run>> {
+            self.write(move |conn| runs::crash_stale_runs(conn, before)).await
+        }
+
+        async fn append_history(&self, run: &RunRef, batch: &HistoryBatch) -> Result<IngestAck> {
+            heron_core::ingest::check_seq(batch)?;
+            heron_core::ingest::validate_rows(&batch.rows)?;
+            let (run, batch) = (run.clone(), batch.clone());
+            self.write(move |conn| {
+                let seq = batch.seq;
+                history::append(conn, &run, Stream::History, seq, move |_| Ok(batch.rows))
+            })
+            .await
+        }
+
+        async fn append_system(&self, run: &RunRef, batch: &SystemBatch) -> Result<IngestAck> {
+            let (run, batch) = (run.clone(), batch.clone());
+            self.write(move |conn| {
+                history::append(conn, &run, Stream::System, batch.seq, |first| heron_core::ingest::system_rows(&batch, first))
+            })
+            .await
+        }
+
+        async fn history_keys(&self, run: &RunRef) -> Result<Vec<KeyInfo>> {
+            let run = run.clone();
+            self.read(move |conn| history::keys(conn, &run)).await
+        }
+
+        async fn history_rows(
+            &self,
+            run: &RunRef,
+            keys: Option<&[String]>,
+            min_step: i64,
+            max_step: i64,
+            limit: usize,
+            system: bool,
+        ) -> Result<HistoryPage> {
+            let (run, keys) = (run.clone(), keys.map(<[String]>::to_vec));
+            let stream = if system { Stream::System } else { Stream::History };
+            self.read(move |conn| history::rows(conn, &run, keys.as_deref(), min_step, max_step, limit, stream)).await
+        }
+
+        async fn chart(&self, entity: &str, project: &str, query: &ChartQuery) -> Result<ChartResponse> {
+            let (entity, project, query) = (entity.to_string(), project.to_string(), query.clone());
+            self.read(move |conn| {
+                let mut source = history::ProjectSeries::new(conn, &entity, &project);
+                heron_core::chart::answer(&mut source, &query)
+            })
+            .await
+        }
+
+        async fn append_console(&self, run: &RunRef, append: &ConsoleAppend, now: f64) -> Result<u64> {
+            let (run, append) = (run.clone(), append.clone());
+            self.write(move |conn| runs::append_console(conn, &run, &append, now)).await
+        }
+
+        async fn read_console(&self, run: &RunRef, offset: u64, limit: u64) -> Result<ConsolePage> {
+            let run = run.clone();
+            self.read(move |conn| runs::read_console(conn, &run, offset, limit)).await
+        }
+
+        async fn record_file(&self, run: &RunRef, file: &RunFile) -> Result<()> {
+            let (run, file) = (run.clone(), file.clone());
+            self.write(move |conn| runs::record_file(conn, &run, &file)).await
+        }
+
+        async fn list_files(&self, run: &RunRef) -> Result<Vec<RunFile>> {
+            let run = run.clone();
+            self.read(move |conn| runs::list_files(conn, &run)).await
+        }
+
+        async fn get_file(&self, run: &RunRef, path: &str) -> Result<RunFile> {
+            let (run, path) = (run.clone(), path.to_string());
+            self.read(move |conn| runs::get_file(conn, &run, &path)).await
+        }
+    }
+
+    #[allow(dead_code)]
+    fn _assert_send(store: SqliteStore) -> std::sync::Arc<dyn Store> {
+        let _ = time::now();
+        std::sync::Arc::new(store)
     }
 }
