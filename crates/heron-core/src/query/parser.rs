@@ -289,3 +289,288 @@ impl Parser {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::super::Filter;
+    use super::super::ast::{CmpOp, Expr, FieldPath, Literal, Num, Pattern};
+    use super::*;
+
+    fn canonical(src: &str) -> String {
+        match Filter::parse(src) {
+            Ok(filter) => filter.to_string(),
+            Err(err) => panic!("{src:?} should parse: {err}"),
+        }
+    }
+
+    fn error(src: &str) -> ParseError {
+        match Filter::parse(src) {
+            Ok(filter) => panic!("{src:?} should not parse, got {filter}"),
+            Err(err) => err,
+        }
+    }
+
+    #[test]
+    fn empty_source_is_match_all() {
+        assert_eq!(canonical(""), "");
+        assert_eq!(canonical("  \n\t "), "");
+    }
+
+    #[test]
+    fn not_binds_tighter_than_and_which_binds_tighter_than_or() {
+        assert_eq!(canonical("a = 1 or b = 2 and not c = 3"), "(a = 1 or (b = 2 and (not c = 3)))");
+        assert_eq!(canonical("(a = 1 or b = 2) and c = 3"), "((a = 1 or b = 2) and c = 3)");
+        assert_eq!(canonical("a = 1 and b = 2 and c = 3"), "(a = 1 and b = 2 and c = 3)");
+        assert_eq!(canonical("not not a = 1"), "(not (not a = 1))");
+        assert_eq!(canonical("not (a = 1 or b = 2)"), "(not (a = 1 or b = 2))");
+    }
+
+    #[test]
+    fn the_example_from_the_docs() {
+        assert_eq!(
+            canonical(r#"config.lr > 0.01 and summary.val_loss < 0.3 and (tags contains "baseline" or state = "running")"#),
+            r#"(config.lr > 0.01 and summary.val_loss < 0.3 and (tags contains "baseline" or state = "running"))"#
+        );
+    }
+
+    #[test]
+    fn every_operator_parses() {
+        let cases = [
+            ("a = 1", "a = 1"),
+            ("a == 1", "a = 1"),
+            ("a != 1", "a != 1"),
+            ("a < 1", "a < 1"),
+            ("a <= 1", "a <= 1"),
+            ("a > 1", "a > 1"),
+            ("a >= 1", "a >= 1"),
+            ("a>=-1", "a >= -1"),
+            ("a in (1, 'x', true, null)", "a in (1, \"x\", true, null)"),
+            ("a in ()", "a in ()"),
+            ("a not in (2.5)", "a not in (2.5)"),
+            (r#"a =~ "^x\d+$""#, r#"a =~ "^x\\d+$""#),
+            ("a !~ 'y'", "a !~ \"y\""),
+            ("a contains 'z'", "a contains \"z\""),
+            ("a not contains 3", "a not contains 3"),
+            ("a exists", "a exists"),
+            ("a not exists", "a not exists"),
+            ("a is null", "a not exists"),
+            ("a is not null", "a exists"),
+        ];
+        for (src, expected) in cases {
+            assert_eq!(canonical(src), expected, "{src}");
+        }
+    }
+
+    #[test]
+    fn keywords_are_case_insensitive() {
+        assert_eq!(
+            canonical("a = TRUE AND NOT b IN (1) Or c Is Not Null oR d NOT CONTAINS False"),
+            "((a = true and (not b in (1))) or c exists or d not contains false)"
+        );
+    }
+
+    #[test]
+    fn literals() {
+        assert_eq!(canonical("a = -12"), "a = -12");
+        assert_eq!(canonical("a = 1.5e3"), "a = 1500.0");
+        assert_eq!(canonical("a = 1E-3"), "a = 0.001");
+        assert_eq!(canonical("a = 18446744073709551615"), "a = 18446744073709551615");
+        assert_eq!(canonical("a = 1e999"), "a = 1e999");
+        assert_eq!(canonical(r#"a = "tab\there \"q\" it's""#), r#"a = "tab\there \"q\" it's""#);
+        assert_eq!(canonical(r"a = 'it\'s'"), r#"a = "it's""#);
+        assert_eq!(canonical("a = null"), "a = null");
+    }
+
+    #[test]
+    fn field_paths() {
+        assert_eq!(canonical("summary.train/loss < 1"), "summary.train/loss < 1");
+        assert_eq!(canonical("config.`my key.with dots` = 1"), "config.`my key.with dots` = 1");
+        assert_eq!(canonical("`config`.`lr` = 1"), "config.lr = 1");
+        assert_eq!(canonical("config.0.layer-2 = 1"), "config.0.layer-2 = 1");
+        assert_eq!(canonical("`and` = 1"), "`and` = 1");
+        assert_eq!(canonical("and.or = 1"), "and.or = 1");
+        assert_eq!(canonical(r"`a\`b`.`` = 1"), r"`a\`b`.`` = 1");
+        assert_eq!(canonical("`1st` = 1"), "`1st` = 1");
+        assert_eq!(canonical("naïve.größe = 1"), "naïve.größe = 1");
+        assert_eq!("config.`my key`".parse::<FieldPath>(), Ok(FieldPath::new(["config", "my key"]).expect("non-empty")));
+        assert_eq!("config.lr x".parse::<FieldPath>().map_err(|e| e.column), Err(11));
+        assert_eq!("".parse::<FieldPath>().map_err(|e| e.column), Err(1));
+    }
+
+    #[test]
+    fn error_messages_and_columns() {
+        let cases: [(&str, &str, usize); 24] = [
+            ("config.lr <", "expected a value after \"<\", found end of input", 12),
+            ("state = \"running", "unclosed string, expected a closing \"", 9),
+            ("name = 'x' and `open", "unclosed backquoted field name, expected a closing `", 16),
+            ("(a = 1 or b = 2", "unclosed \"(\", expected \")\" but found end of input", 1),
+            ("a = 1 and (b = 2 or (c = 3)", "unclosed \"(\", expected \")\" but found end of input", 11),
+            ("(a = 1 b = 2)", "expected \"and\", \"or\" or \")\", found \"b\"", 8),
+            ("a = 1 )", "unmatched \")\"", 7),
+            ("a = 1 b", "expected \"and\", \"or\" or end of input, found \"b\"", 7),
+            ("a =< 1", "unknown operator \"=<\", expected one of = == != < <= > >= =~ !~", 3),
+            ("a ! 1", "unknown operator \"!\", expected one of = == != < <= > >= =~ !~", 3),
+            ("a foo 1", "expected an operator after \"a\", found \"foo\"", 3),
+            ("a", "expected an operator after \"a\", found end of input", 2),
+            ("a = running", "expected a value after \"=\" (strings need quotes), found \"running\"", 5),
+            ("a = 12abc", "invalid number \"12abc\"", 5),
+            ("a = 1.", "invalid number \"1.\"", 5),
+            ("a in 1", "expected \"(\" to start the list, found number 1", 6),
+            ("a in (1, 2", "unclosed \"(\", expected \")\" but found end of input", 6),
+            ("a in (1 2)", "expected \",\" or \")\" in the list, found number 2", 9),
+            ("a is 1", "expected \"null\" or \"not null\" after \"is\", found number 1", 6),
+            ("a not foo", "expected \"in\", \"contains\" or \"exists\" after \"not\", found \"foo\"", 7),
+            ("not", "expected a field name, \"not\" or \"(\", found end of input", 4),
+            ("a = 1 and or", "expected a field name, \"not\" or \"(\", found \"or\"", 11),
+            ("config. = 1", "expected a field name after \".\", found ' '", 8),
+            ("a @ 1", "unexpected character '@'", 3),
+        ];
+        for (src, message, column) in cases {
+            assert_eq!(error(src), ParseError::new(message, column), "{src}");
+        }
+    }
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        assert_eq!(error("näme = 'ü").column, 8);
+        assert_eq!(error("ünïcödé ==< 1").column, 9);
+    }
+
+    #[test]
+    fn regex_errors_point_at_the_string() {
+        let err = error(r#"name =~ "(unclosed" and a = 1"#);
+        assert_eq!(err.column, 9);
+        assert!(err.message.starts_with("invalid regular expression: "), "{}", err.message);
+        assert!(!err.message.contains('\n'), "{}", err.message);
+        assert_eq!(error("name =~ 3").message, "expected a quoted regular expression after \"=~\", found number 3");
+    }
+
+    #[test]
+    fn timestamp_literals_are_validated() {
+        let err = error("created_at > 'yesterday'");
+        assert_eq!(err.column, 14);
+        assert!(err.message.starts_with("invalid timestamp 'yesterday'"), "{}", err.message);
+        assert_eq!(error("state = 'x' or finished_at in ('2026-11-26', '2026-13-01')").column, 46);
+        // Only comparisons read the literal as an instant.
+        assert!(Filter::parse("created_at =~ '^2026'").is_ok());
+        assert!(Filter::parse("created_at contains '11-26'").is_ok());
+        assert!(Filter::parse("config.created_at = 'whenever'").is_ok());
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let deep = format!("{}a = 1{}", "(".repeat(500), ")".repeat(500));
+        assert_eq!(error(&deep).column, MAX_DEPTH + 1);
+        assert!(error(&"not ".repeat(10_000)).message.contains("nested too deeply"));
+        let ok = format!("{}a = 1{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
+        assert!(Filter::parse(&ok).is_ok());
+        // Long flat chains are fine: they do not nest.
+        assert!(Filter::parse(&vec!["a = 1"; 10_000].join(" and ")).is_ok());
+    }
+
+    fn token_soup() -> impl Strategy<Value = String> {
+        let token = prop_oneof![
+            Just("(".to_owned()),
+            Just(")".to_owned()),
+            Just(",".to_owned()),
+            Just("-".to_owned()),
+            Just("and".to_owned()),
+            Just("or".to_owned()),
+            Just("not".to_owned()),
+            Just("in".to_owned()),
+            Just("is".to_owned()),
+            Just("null".to_owned()),
+            Just("exists".to_owned()),
+            Just("contains".to_owned()),
+            Just("created_at".to_owned()),
+            "[=!<>~]{1,2}",
+            "[a-z`.]{1,4}",
+            "['\"][a-z0-9\\\\-]{0,4}['\"]?",
+            "-?[0-9.e]{1,4}",
+        ];
+        prop::collection::vec(token, 0..12).prop_map(|tokens| tokens.join(" "))
+    }
+
+    fn sample_run() -> serde_json::Value {
+        serde_json::json!({"a": 1, "b": "x", "tags": ["t"], "c": {"d": null}, "created_at": "2026-11-26"})
+    }
+
+    proptest! {
+        #[test]
+        fn parser_never_panics(src in any::<String>()) {
+            if let Ok(filter) = Filter::parse(&src) {
+                filter.matches(&sample_run());
+            }
+        }
+
+        #[test]
+        fn anything_that_parses_prints_back_to_itself(src in token_soup()) {
+            if let Ok(filter) = Filter::parse(&src) {
+                filter.matches(&sample_run());
+                prop_assert_eq!(Filter::parse(&filter.to_string()), Ok(filter));
+            }
+        }
+
+        #[test]
+        fn display_reparses_to_an_equal_filter(expr in expr()) {
+            let filter = Filter { expr: Some(expr) };
+            let printed = filter.to_string();
+            prop_assert_eq!(Filter::parse(&printed), Ok(filter), "{}", printed);
+        }
+    }
+
+    fn path() -> impl Strategy<Value = FieldPath> {
+        let segment = prop_oneof![
+            Just("config".to_owned()),
+            Just("and".to_owned()),
+            Just("NOT".to_owned()),
+            Just("my key.with dots".to_owned()),
+            Just("`".to_owned()),
+            Just(String::new()),
+            "[a-z_][a-z0-9_/-]{0,6}",
+            "[0-9-][a-z]{0,3}",
+            ".{0,6}",
+        ];
+        prop::collection::vec(segment, 1..4)
+            .prop_filter_map("timestamp fields only take valid instants", |segments| {
+                FieldPath::new(segments).filter(|path| !path.is_timestamp())
+            })
+    }
+
+    fn literal() -> impl Strategy<Value = Literal> {
+        prop_oneof![
+            Just(Literal::Null),
+            any::<bool>().prop_map(Literal::Bool),
+            any::<i64>().prop_map(|i| Literal::Num(Num::Int(i.into()))),
+            any::<u64>().prop_map(|u| Literal::Num(Num::Int(u.into()))),
+            any::<f64>().prop_filter("NaN is not writable", |x| !x.is_nan()).prop_map(|x| Literal::Num(Num::Float(x))),
+            any::<String>().prop_map(Literal::Str),
+        ]
+    }
+
+    fn pattern() -> impl Strategy<Value = Pattern> {
+        prop::sample::select(vec![r"^resnet-\d+$", "a|b", r#"x"y"#, r"[\]]", r"\\", "(?i)Adam", "\n\t"])
+            .prop_filter_map("valid regex", |src| Regex::new(src).ok().map(Pattern))
+    }
+
+    fn expr() -> impl Strategy<Value = Expr> {
+        let op = prop::sample::select(vec![CmpOp::Eq, CmpOp::Ne, CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge]);
+        let leaf = prop_oneof![
+            (path(), op, literal()).prop_map(|(path, op, value)| Expr::Compare { path, op, value }),
+            (path(), prop::collection::vec(literal(), 0..3), any::<bool>())
+                .prop_map(|(path, values, negated)| Expr::In { path, values, negated }),
+            (path(), pattern(), any::<bool>()).prop_map(|(path, pattern, negated)| Expr::Matches { path, pattern, negated }),
+            (path(), literal(), any::<bool>()).prop_map(|(path, value, negated)| Expr::Contains { path, value, negated }),
+            (path(), any::<bool>()).prop_map(|(path, negated)| Expr::Exists { path, negated }),
+        ];
+        leaf.prop_recursive(4, 24, 3, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 2..4).prop_map(Expr::And),
+                prop::collection::vec(inner.clone(), 2..4).prop_map(Expr::Or),
+                inner.prop_map(|e| Expr::Not(Box::new(e))),
+            ]
+        })
+    }
+}
