@@ -139,7 +139,10 @@ fn cmp_int_float(i: i128, f: f64) -> Option<Ordering> {
     } else {
         let whole = f.trunc();
         // In range and integral, so the cast is exact.
-        Some(i.cmp(&(whole as i128)).then_with(|| whole.partial_cmp(&f).unwrap_or(Ordering::Equal)))
+        Some(
+            i.cmp(&(whole as i128))
+                .then_with(|| whole.partial_cmp(&f).unwrap_or(Ordering::Equal)),
+        )
     }
 }
 
@@ -216,12 +219,31 @@ pub(crate) enum Expr {
     And(Vec<Expr>),
     Or(Vec<Expr>),
     Not(Box<Expr>),
-    Compare { path: FieldPath, op: CmpOp, value: Literal },
-    In { path: FieldPath, values: Vec<Literal>, negated: bool },
-    Matches { path: FieldPath, pattern: Pattern, negated: bool },
-    Contains { path: FieldPath, value: Literal, negated: bool },
+    Compare {
+        path: FieldPath,
+        op: CmpOp,
+        value: Literal,
+    },
+    In {
+        path: FieldPath,
+        values: Vec<Literal>,
+        negated: bool,
+    },
+    Matches {
+        path: FieldPath,
+        pattern: Pattern,
+        negated: bool,
+    },
+    Contains {
+        path: FieldPath,
+        value: Literal,
+        negated: bool,
+    },
     /// Also what `is null` / `is not null` parse to: missing and null are the same thing.
-    Exists { path: FieldPath, negated: bool },
+    Exists {
+        path: FieldPath,
+        negated: bool,
+    },
 }
 
 impl fmt::Display for Expr {
@@ -229,7 +251,11 @@ impl fmt::Display for Expr {
         let not = |negated: bool| if negated { "not " } else { "" };
         match self {
             Expr::And(items) | Expr::Or(items) => {
-                let joiner = if matches!(self, Expr::And(_)) { " and " } else { " or " };
+                let joiner = if matches!(self, Expr::And(_)) {
+                    " and "
+                } else {
+                    " or "
+                };
                 f.write_str("(")?;
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {
@@ -241,7 +267,11 @@ impl fmt::Display for Expr {
             }
             Expr::Not(inner) => write!(f, "(not {inner})"),
             Expr::Compare { path, op, value } => write!(f, "{path} {} {value}", op.symbol()),
-            Expr::In { path, values, negated } => {
+            Expr::In {
+                path,
+                values,
+                negated,
+            } => {
                 write!(f, "{path} {}in (", not(*negated))?;
                 for (i, value) in values.iter().enumerate() {
                     if i > 0 {
@@ -251,11 +281,19 @@ impl fmt::Display for Expr {
                 }
                 f.write_str(")")
             }
-            Expr::Matches { path, pattern, negated } => {
+            Expr::Matches {
+                path,
+                pattern,
+                negated,
+            } => {
                 write!(f, "{path} {} ", if *negated { "!~" } else { "=~" })?;
                 write_quoted(f, pattern.0.as_str(), '"')
             }
-            Expr::Contains { path, value, negated } => write!(f, "{path} {}contains {value}", not(*negated)),
+            Expr::Contains {
+                path,
+                value,
+                negated,
+            } => write!(f, "{path} {}contains {value}", not(*negated)),
             Expr::Exists { path, negated } => write!(f, "{path} {}exists", not(*negated)),
         }
     }
