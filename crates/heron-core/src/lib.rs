@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod keys;
 pub mod merge;
 pub mod names;
+pub mod query;
 pub mod store;
 pub mod time;
 
