@@ -4,6 +4,8 @@
 #![forbid(unsafe_code)]
 
 pub mod chart;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod error;
 pub mod history;
 pub mod ingest;

@@ -50,6 +50,8 @@ pub trait Store: Send + Sync + 'static {
     /// Creates a user, its personal entity of the same name, and one API key.
     async fn create_user(&self, name: &str, admin: bool, key_hash: &str) -> Result<User>;
     async fn user_by_key(&self, key_hash: &str) -> Result<Option<User>>;
+    /// Adds another API key (hashed) to a user.
+    async fn add_api_key(&self, user_id: i64, key_hash: &str) -> Result<()>;
     /// Stores a one-time login token (hashed) for a user, valid until `expires_at` (unix s).
     async fn add_login_token(&self, user: &str, token_hash: &str, expires_at: f64) -> Result<()>;
     /// Uses up a login token; the user it was for, when it was valid.

@@ -40,6 +40,12 @@ pub(crate) fn user_by_key(conn: &Connection, key_hash: &str) -> Result<Option<Us
     .db()
 }
 
+pub(crate) fn add_api_key(conn: &Connection, user_id: i64, key_hash: &str) -> Result<()> {
+    conn.execute("INSERT INTO api_keys (hash, user_id, created_at) VALUES (?1, ?2, ?3)", params![key_hash, user_id, time::now()])
+        .db()?;
+    Ok(())
+}
+
 pub(crate) fn add_login_token(conn: &Connection, user: &str, token_hash: &str, expires_at: f64) -> Result<()> {
     let changed = conn
         .execute(
@@ -85,8 +91,14 @@ pub(crate) fn get_entity(conn: &Connection, name: &str) -> Result<Entity> {
         .ok_or_else(|| Error::not_found(format!("entity {name:?} not found")))
 }
 
+/// Run inside a transaction: the team and its first membership are written together.
 pub(crate) fn create_team(conn: &Connection, name: &str, owner_id: i64) -> Result<Entity> {
     names::check_name("team name", name)?;
+    let owner_exists: bool =
+        conn.query_row("SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1)", [owner_id], |row| row.get(0)).db()?;
+    if !owner_exists {
+        return Err(Error::not_found(format!("user {owner_id} (the team's owner) not found")));
+    }
     let now = time::now();
     let inserted = conn
         .execute("INSERT INTO entities (name, kind, created_at) VALUES (?1, 'team', ?2) ON CONFLICT (name) DO NOTHING", params![name, now])

@@ -154,7 +154,10 @@ pub(crate) fn append(
     for (key, points) in &scalars {
         let series = series_for_write(&tx, pk, stream_id, key, "scalar")?;
         let fresh: Vec<Point> = points.iter().copied().filter(|p| series.max_step.is_none_or(|max| p.step > max)).collect();
-        dropped += (points.len() - fresh.len()) as u64;
+        // The store's own `_timestamp` points are neither counted as stored nor as dropped.
+        if key != TIMESTAMP_KEY {
+            dropped += (points.len() - fresh.len()) as u64;
+        }
         if !fresh.is_empty() {
             append_scalars(&tx, &series, &fresh)?;
             if key != TIMESTAMP_KEY {
@@ -343,7 +346,7 @@ pub(crate) fn rows(
                     if point.step < min_step || point.step > max_step {
                         continue;
                     }
-                    if taken > limit {
+                    if taken >= limit {
                         break 'chunks;
                     }
                     taken += 1;

@@ -197,6 +197,11 @@ mod store_impl {
             self.read(move |conn| accounts::user_by_key(conn, &key_hash)).await
         }
 
+        async fn add_api_key(&self, user_id: i64, key_hash: &str) -> Result<()> {
+            let key_hash = key_hash.to_string();
+            self.write(move |conn| accounts::add_api_key(conn, user_id, &key_hash)).await
+        }
+
         async fn add_login_token(&self, user: &str, token_hash: &str, expires_at: f64) -> Result<()> {
             let (user, token_hash) = (user.to_string(), token_hash.to_string());
             self.write(move |conn| accounts::add_login_token(conn, &user, &token_hash, expires_at)).await
@@ -218,7 +223,13 @@ mod store_impl {
 
         async fn create_team(&self, name: &str, owner_id: i64) -> Result<Entity> {
             let name = name.to_string();
-            self.write(move |conn| accounts::create_team(conn, &name, owner_id)).await
+            self.write(move |conn| {
+                let tx = conn.transaction().map_err(crate::db_error)?;
+                let team = accounts::create_team(&tx, &name, owner_id)?;
+                tx.commit().map_err(crate::db_error)?;
+                Ok(team)
+            })
+            .await
         }
 
         async fn create_project(&self, entity: &str, create: &ProjectCreate) -> Result<Project> {
