@@ -346,7 +346,7 @@ pub(crate) fn rows(
                     if point.step < min_step || point.step > max_step {
                         continue;
                     }
-                    if taken >= limit {
+                    if taken > limit {
                         break 'chunks;
                     }
                     taken += 1;
