@@ -7,7 +7,9 @@
 //! step `<= s`. When the x series never decreases (the usual case), the x bucket edges become
 //! step edges and the same summary-driven reduction runs; otherwise every point is reduced.
 
-use heron_types::{ChartQuery, ChartResponse, ChartSeries, Scalar, XAxis, limits};
+use std::collections::HashMap;
+
+use heron_types::{ChartQuery, ChartResponse, ChartSeries, Scalar, Stream, XAxis, limits};
 
 use crate::error::{Error, Result};
 use crate::history::{EdgeBuckets, Point, SeriesReader, StepBuckets, Summary, m4, reduce_points};
@@ -16,10 +18,18 @@ use crate::history::{EdgeBuckets, Point, SeriesReader, StepBuckets, Summary, m4,
 pub const TIMESTAMP_KEY: &str = "_timestamp";
 pub const DEFAULT_BUCKETS: u32 = 1000;
 
+/// A scalar series ready to be read.
+pub struct OpenSeries<'a> {
+    pub reader: Box<dyn SeriesReader + 'a>,
+    /// First and last step.
+    pub extent: (i64, i64),
+    pub stream: Stream,
+}
+
 pub trait ChartSource {
-    /// A reader over the scalar series `key` of `run` and its step extent; `None` when the run
-    /// has no such series. An unknown run is an error.
-    fn open(&mut self, run: &str, key: &str) -> Result<Option<(Box<dyn SeriesReader + '_>, (i64, i64))>>;
+    /// The scalar series `key` of `run` in `stream` (history first, then system metrics, when
+    /// `None`); `None` when the run has no such series. An unknown run is an error.
+    fn open(&mut self, run: &str, key: &str, stream: Option<Stream>) -> Result<Option<OpenSeries<'_>>>;
 }
 
 pub fn check_query(query: &ChartQuery) -> Result<u32> {
@@ -74,7 +84,7 @@ fn answer_by_step(source: &mut dyn ChartSource, query: &ChartQuery, n: u32) -> R
             let mut extent: Option<(i64, i64)> = None;
             for run in &query.runs {
                 for key in &query.keys {
-                    if let Some((_, (first, last))) = source.open(run, key)? {
+                    if let Some(OpenSeries { extent: (first, last), .. }) = source.open(run, key, None)? {
                         extent = Some(match extent {
                             Some((lo, hi)) => (lo.min(first), hi.max(last)),
                             None => (first, last),
@@ -93,8 +103,8 @@ fn answer_by_step(source: &mut dyn ChartSource, query: &ChartQuery, n: u32) -> R
     for run in &query.runs {
         for key in &query.keys {
             let mut out = ChartSeries { run: run.clone(), key: key.clone(), ..Default::default() };
-            if let Some((mut reader, _)) = source.open(run, key)? {
-                for (bucket, summary) in m4(reader.as_mut(), lo, hi, &buckets)? {
+            if let Some(mut opened) = source.open(run, key, None)? {
+                for (bucket, summary) in m4(opened.reader.as_mut(), lo, hi, &buckets)? {
                     push_bucket(&mut out, bucket, &summary, |step| step as f64);
                 }
             }
@@ -119,28 +129,37 @@ impl XSeries {
 }
 
 fn answer_by_x(source: &mut dyn ChartSource, query: &ChartQuery, n: u32, axis: &XAxis) -> Result<ChartResponse> {
-    let x_key = match axis {
-        XAxis::Key(key) => key.as_str(),
-        _ => TIMESTAMP_KEY,
-    };
-    let mut x_series = Vec::with_capacity(query.runs.len());
+    // Each y series is placed by the x series of its own run and stream: system metrics by
+    // their own sample times, history by the history rows' times.
+    let mut x_series: HashMap<(String, Stream), XSeries> = HashMap::new();
+    let mut y_streams: HashMap<(String, String), Stream> = HashMap::new();
     for run in &query.runs {
-        let mut points = match source.open(run, x_key)? {
-            Some((mut reader, (first, last))) => read_all(reader.as_mut(), first, last)?,
-            None => Vec::new(),
-        };
-        points.retain(|p| !p.value.is_nan());
-        if *axis == XAxis::RelativeTime {
-            if let Some(start) = points.first().map(|p| p.value) {
-                points.iter_mut().for_each(|p| p.value -= start);
+        for key in &query.keys {
+            let Some(stream) = source.open(run, key, None)?.map(|opened| opened.stream) else { continue };
+            y_streams.insert((run.clone(), key.clone()), stream);
+            if x_series.contains_key(&(run.clone(), stream)) {
+                continue;
             }
+            let (x_key, x_stream) = match axis {
+                XAxis::Key(x_key) => (x_key.as_str(), None),
+                _ => (TIMESTAMP_KEY, Some(stream)),
+            };
+            let mut points = match source.open(run, x_key, x_stream)? {
+                Some(mut x) => read_all(x.reader.as_mut(), x.extent.0, x.extent.1)?,
+                None => Vec::new(),
+            };
+            points.retain(|p| !p.value.is_nan());
+            if *axis == XAxis::RelativeTime {
+                if let Some(start) = points.first().map(|p| p.value) {
+                    points.iter_mut().for_each(|p| p.value -= start);
+                }
+            }
+            let monotone = points.windows(2).all(|w| w[0].value <= w[1].value);
+            x_series.insert((run.clone(), stream), XSeries { points, monotone });
         }
-        let monotone = points.windows(2).all(|w| w[0].value <= w[1].value);
-        x_series.push(XSeries { points, monotone });
     }
-    let data_min = x_series.iter().filter_map(|x| x.points.iter().map(|p| p.value).reduce(f64::min)).reduce(f64::min);
-    let data_max = x_series.iter().filter_map(|x| x.points.iter().map(|p| p.value).reduce(f64::max)).reduce(f64::max);
-    let (Some(x_min), Some(x_max)) = (query.x_min.or(data_min), query.x_max.or(data_max)) else {
+    let values = || x_series.values().flat_map(|x| x.points.iter().map(|p| p.value));
+    let (Some(x_min), Some(x_max)) = (query.x_min.or(values().reduce(f64::min)), query.x_max.or(values().reduce(f64::max))) else {
         return Ok(empty_response(query, n));
     };
     let width = x_max - x_min;
@@ -154,14 +173,19 @@ fn answer_by_x(source: &mut dyn ChartSource, query: &ChartQuery, n: u32, axis: &
         Some((((x - x_min) / width) * n as f64).floor().clamp(0.0, (n - 1) as f64) as u32)
     };
     let mut series = Vec::new();
-    for (run, xs) in query.runs.iter().zip(&x_series) {
+    for run in &query.runs {
         for key in &query.keys {
             let mut out = ChartSeries { run: run.clone(), key: key.clone(), ..Default::default() };
-            let opened = source.open(run, key)?;
-            let (Some((mut reader, (first, last))), Some(x_first)) = (opened, xs.points.first()) else {
+            let xs = y_streams.get(&(run.clone(), key.clone())).and_then(|stream| x_series.get(&(run.clone(), *stream)));
+            let (Some(xs), Some(mut opened)) = (xs, source.open(run, key, None)?) else {
                 series.push(out);
                 continue;
             };
+            let Some(x_first) = xs.points.first() else {
+                series.push(out);
+                continue;
+            };
+            let (first, last) = opened.extent;
             let x_of = |step: i64| xs.at(step).unwrap_or(f64::NAN);
             if xs.monotone {
                 // Steps whose x lies in [x_min, x_max], and the first step of each later bucket.
@@ -180,12 +204,12 @@ fn answer_by_x(source: &mut dyn ChartSource, query: &ChartQuery, n: u32, axis: &
                             xs.points.get(index).map_or(i64::MAX, |p| p.step)
                         })
                         .collect();
-                    for (bucket, summary) in m4(reader.as_mut(), lo, hi, &EdgeBuckets { starts })? {
+                    for (bucket, summary) in m4(opened.reader.as_mut(), lo, hi, &EdgeBuckets { starts })? {
                         push_bucket(&mut out, bucket, &summary, x_of);
                     }
                 }
             } else {
-                let points = read_all(reader.as_mut(), first, last)?;
+                let points = read_all(opened.reader.as_mut(), first, last)?;
                 for (bucket, summary) in reduce_points(points, |p| xs.at(p.step).and_then(&bucket_of_x)) {
                     push_bucket(&mut out, bucket, &summary, x_of);
                 }
@@ -224,16 +248,15 @@ fn push_bucket(out: &mut ChartSeries, bucket: u32, summary: &Summary, x_of: impl
 mod tests {
     use super::*;
     use crate::history::MemorySeries;
-    use std::collections::HashMap;
 
     struct Source(HashMap<(String, String), Vec<Point>>);
 
     impl ChartSource for Source {
-        fn open(&mut self, run: &str, key: &str) -> Result<Option<(Box<dyn SeriesReader + '_>, (i64, i64))>> {
+        fn open(&mut self, run: &str, key: &str, _stream: Option<Stream>) -> Result<Option<OpenSeries<'_>>> {
             let Some(points) = self.0.get(&(run.to_string(), key.to_string())) else { return Ok(None) };
             let (Some(first), Some(last)) = (points.first(), points.last()) else { return Ok(None) };
-            let extent = (first.step, last.step);
-            Ok(Some((Box::new(MemorySeries::from_points(points)?), extent)))
+            let reader = Box::new(MemorySeries::from_points(points)?);
+            Ok(Some(OpenSeries { reader, extent: (first.step, last.step), stream: Stream::History }))
         }
     }
 

@@ -405,6 +405,8 @@ async fn a_run_that_stops_beating_is_marked_crashed_and_comes_back() {
 async fn system_metrics_are_a_time_keyed_stream() {
     let server = TestServer::start().await;
     server.create_run("sys", "r").await;
+    // A history row at another time: system samples must be placed by their own times.
+    server.post("/projects/admin/sys/runs/r/history", json!({"seq": 1, "rows": [{"step": 0, "time": 5.0, "scalars": {"loss": 1.0}}]})).await;
     for seq in 1..=2 {
         let rows: Vec<Value> = (0..3).map(|i| json!({"time": 1000.0 + (seq * 3 + i) as f64, "values": {"system/cpu": 10.0 * i as f64}})).collect();
         server.post("/projects/admin/sys/runs/r/system", json!({"seq": seq, "rows": rows})).await;
@@ -418,8 +420,11 @@ async fn system_metrics_are_a_time_keyed_stream() {
     assert_eq!(rows[5]["_timestamp"], 1008.0);
     let chart = server.post("/projects/admin/sys/chart", json!({"runs": ["r"], "keys": ["system/cpu"], "x": "time", "buckets": 6})).await;
     assert_eq!(chart["series"][0]["count"].as_array().unwrap().iter().map(|c| c.as_u64().unwrap()).sum::<u64>(), 6);
+    assert_eq!(chart["x_min"], 1003.0);
+    assert_eq!(chart["series"][0]["first_x"][0], 1003.0);
+    assert_eq!(chart["series"][0]["last_x"].as_array().unwrap().last().unwrap(), 1008.0);
     // The history stream is untouched.
-    assert_eq!(server.get("/projects/admin/sys/runs/r").await["history_rows"], 0);
+    assert_eq!(server.get("/projects/admin/sys/runs/r").await["history_rows"], 1);
     server.shutdown().await;
 }
 

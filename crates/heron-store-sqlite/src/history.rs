@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use heron_core::chart::{ChartSource, TIMESTAMP_KEY};
+use heron_core::chart::{ChartSource, OpenSeries, TIMESTAMP_KEY};
 use heron_core::history::{
     CHUNK_POINTS, ChunkMeta, POINT_BYTES, Point, SeriesReader, Summary, decode_groups, decode_points, encode_chunk,
     plan_append,
@@ -291,7 +291,7 @@ impl<'c> ProjectSeries<'c> {
 }
 
 impl ChartSource for ProjectSeries<'_> {
-    fn open(&mut self, run: &str, key: &str) -> Result<Option<(Box<dyn SeriesReader + '_>, (i64, i64))>> {
+    fn open(&mut self, run: &str, key: &str, stream: Option<Stream>) -> Result<Option<OpenSeries<'_>>> {
         let pk = match self.runs.get(run) {
             Some(pk) => *pk,
             None => {
@@ -300,18 +300,22 @@ impl ChartSource for ProjectSeries<'_> {
                 pk
             }
         };
-        // A key is looked up among history series first, then system metrics.
-        let found: Option<(i64, i64, i64)> = self
+        // Without a stream, a key is looked up among history series first, then system metrics.
+        let found: Option<(i64, i64, i64, i64)> = self
             .conn
             .prepare_cached(
-                "SELECT id, min_step, max_step FROM series WHERE run_pk = ?1 AND key = ?2 AND kind = 'scalar' AND min_step IS NOT NULL ORDER BY stream LIMIT 1",
+                "SELECT id, min_step, max_step, stream FROM series
+                 WHERE run_pk = ?1 AND key = ?2 AND kind = 'scalar' AND min_step IS NOT NULL AND (?3 IS NULL OR stream = ?3)
+                 ORDER BY stream LIMIT 1",
             )
             .db()?
-            .query_row(params![pk, key], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .query_row(params![pk, key, stream.map(stream_code)], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))
             .optional()
             .db()?;
-        Ok(found.map(|(series_id, lo, hi)| {
-            (Box::new(SqliteSeries { conn: self.conn, series_id }) as Box<dyn SeriesReader + '_>, (lo, hi))
+        Ok(found.map(|(series_id, lo, hi, code)| OpenSeries {
+            reader: Box::new(SqliteSeries { conn: self.conn, series_id }),
+            extent: (lo, hi),
+            stream: stream_of(code),
         }))
     }
 }
