@@ -1,6 +1,5 @@
 # Heron — the two set-up commands are `make run` and `make test`.
 CARGO ?= cargo
-HERON_DATA_DIR ?= $(HOME)/.local/share/heron
 export CARGO_TERM_COLOR ?= never
 
 .PHONY: run test bench build release check-tools clean
@@ -12,9 +11,10 @@ check-tools:
 build release: check-tools
 	$(CARGO) build --release --locked -p heron-cli
 
-## run: build, then serve Heron on the embedded store in $(HERON_DATA_DIR) at http://127.0.0.1:8745
+## run: build, then serve Heron at http://127.0.0.1:8745 on the embedded store
+## (data in $$HERON_DATA_DIR, else $$XDG_DATA_HOME/heron, i.e. ~/.local/share/heron)
 run: build
-	./target/release/heron server --data "$(HERON_DATA_DIR)"
+	./target/release/heron server
 
 ## test: every test (Rust unit, property, storage conformance and real-server integration tests)
 test: check-tools

@@ -98,6 +98,11 @@ fn answer_by_step(source: &mut dyn ChartSource, query: &ChartQuery, n: u32) -> R
             (lo_given.map_or(first, |v| v.ceil() as i64), hi_given.map_or(last, |v| v.floor() as i64))
         }
     };
+    if lo > hi {
+        let mut empty = empty_response(query, n);
+        (empty.x_min, empty.x_max) = (query.x_min, query.x_max);
+        return Ok(empty);
+    }
     let buckets = StepBuckets { lo, hi, n };
     let mut series = Vec::new();
     for run in &query.runs {
@@ -197,7 +202,8 @@ fn answer_by_x(source: &mut dyn ChartSource, query: &ChartQuery, n: u32, axis: &
                         Some(next) => next.step - 1,
                         None => last,
                     };
-                    let starts = (1..n)
+                    let edges = if width > 0.0 { n } else { 1 };
+                    let starts = (1..edges)
                         .map(|i| {
                             let edge = x_min + width * i as f64 / n as f64;
                             let index = xs.points.partition_point(|p| p.value < edge);
@@ -296,6 +302,25 @@ mod tests {
         assert_eq!(series.bucket, (0..10).collect::<Vec<_>>());
         assert!(series.count.iter().all(|c| *c == 10));
         assert_eq!(series.max_y[3].unwrap().0, 93.0);
+    }
+
+    #[test]
+    fn a_zero_width_range_is_one_bucket_on_every_axis() {
+        let y: Vec<Point> = (0..10).map(|s| Point::new(s, s as f64)).collect();
+        let flat: Vec<Point> = (0..10).map(|s| Point::new(s, 7.0)).collect();
+        let mut source = Source(HashMap::from([(("r".into(), "y".into()), y), (("r".into(), "epoch".into()), flat)]));
+        let answer = answer(&mut source, &query(XAxis::Key("epoch".into()), 50)).unwrap();
+        assert_eq!(answer.series[0].bucket, vec![0]);
+        assert_eq!(answer.series[0].count, vec![10]);
+        let mut step = query(XAxis::Step, 10);
+        (step.x_min, step.x_max) = (Some(0.5), Some(0.6));
+        let answer = answer_fn(&mut source, &step);
+        assert!(answer.series[0].bucket.is_empty());
+        assert_eq!((answer.x_min, answer.x_max), (Some(0.5), Some(0.6)));
+    }
+
+    fn answer_fn(source: &mut Source, query: &ChartQuery) -> ChartResponse {
+        answer(source, query).unwrap()
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use heron_types::{HistoryBatch, HistoryRow, SystemBatch, limits};
+use heron_types::{HistoryRow, SystemBatch, limits};
 
 use crate::chart::TIMESTAMP_KEY;
 use crate::error::{Error, Result};
@@ -134,8 +134,8 @@ pub fn system_rows(batch: &SystemBatch, first_step: i64) -> Result<Vec<HistoryRo
         .collect()
 }
 
-pub fn check_seq(batch: &HistoryBatch) -> Result<()> {
-    if batch.seq > i64::MAX as u64 {
+pub fn check_seq(seq: u64) -> Result<()> {
+    if seq > i64::MAX as u64 {
         return Err(Error::invalid("seq must be below 2^63"));
     }
     Ok(())

@@ -83,9 +83,13 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> Response {
-    let mut response = ApiError(Error::invalid("method not allowed on this route; see /api/v1/openapi.json")).into_response();
-    *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-    response
+    let body = heron_types::ErrorBody {
+        error: heron_types::ErrorDetail {
+            kind: "method_not_allowed".into(),
+            message: "method not allowed on this route; see /api/v1/openapi.json".into(),
+        },
+    };
+    (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
 }
 
 async fn index() -> impl IntoResponse {
@@ -149,12 +153,12 @@ async fn run_ref(state: &AppState, caller: &Caller, path: &RunPath) -> ApiResult
     Ok(path.run_ref())
 }
 
-#[utoipa::path(get, path = "/api/v1/health", tag = "server", responses((status = 200, body = Health)))]
+#[utoipa::path(get, path = "/api/v1/health", tag = "server", security(()), responses((status = 200, body = Health)))]
 pub async fn health() -> Json<Health> {
     Json(Health { status: "ok".into(), version: env!("CARGO_PKG_VERSION").into() })
 }
 
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "server", responses((status = 200, description = "This document")))]
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "server", security(()), responses((status = 200, description = "This document")))]
 pub async fn openapi() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], crate::openapi::openapi_json())
 }
@@ -406,7 +410,8 @@ pub async fn heartbeat(
     Path(path): Path<RunPath>,
 ) -> ApiResult<Json<Run>> {
     let run = run_ref(&state, &caller, &path).await?;
-    Ok(Json(state.store.heartbeat(&run).await?))
+    let beating = state.store.heartbeat(&run).await?;
+    Ok(publish_run(&state, beating).await)
 }
 
 /// Points events carry the rows themselves when the batch is this small.
@@ -445,11 +450,16 @@ pub async fn append_history(
     ApiJson(batch): ApiJson<HistoryBatch>,
 ) -> ApiResult<Json<IngestAck>> {
     let run = run_ref(&state, &caller, &path).await?;
+    // Live clients are sent only new steps; reading the previous last step costs a query, so
+    // only when someone listens.
+    let listening = state.events.has_subscribers(&path.entity, &path.project);
+    let previous_last = if listening { state.store.get_run(&run).await?.last_step } else { None };
     let ack = state.store.append_history(&run, &batch).await?;
-    if !ack.duplicate && state.events.has_subscribers(&path.entity, &path.project) {
+    if !ack.duplicate && listening {
         let rows: Vec<(i64, Vec<(&String, Value)>)> = batch
             .rows
             .iter()
+            .filter(|row| previous_last.is_none_or(|last| row.step > last))
             .map(|row| {
                 let values = row
                     .scalars
@@ -635,7 +645,13 @@ pub async fn read_console(
     ApiQuery(params): ApiQuery<ConsoleParams>,
 ) -> ApiResult<Json<ConsolePage>> {
     let run = run_ref(&state, &caller, &path).await?;
-    let limit = params.limit.unwrap_or(1000).clamp(1, limits::MAX_PAGE_ROWS as u64);
+    let max = limits::MAX_PAGE_ROWS as u64;
+    for value in [params.limit, params.tail].into_iter().flatten() {
+        if value == 0 || value > max {
+            return Err(Error::invalid(format!("limit and tail must be 1 to {max}")).into());
+        }
+    }
+    let limit = params.limit.unwrap_or(1000);
     let offset = match params.tail {
         Some(tail) => {
             let total = state.store.read_console(&run, u64::MAX, 1).await?.total;
@@ -643,7 +659,7 @@ pub async fn read_console(
         }
         None => params.offset.unwrap_or(0),
     };
-    let limit = params.tail.map_or(limit, |t| t.clamp(1, limits::MAX_PAGE_ROWS as u64));
+    let limit = params.tail.unwrap_or(limit);
     Ok(Json(state.store.read_console(&run, offset, limit).await?))
 }
 

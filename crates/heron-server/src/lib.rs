@@ -114,8 +114,8 @@ pub fn open_blobs(config: &ServerConfig) -> Result<Arc<dyn BlobStore>> {
 
 impl AppState {
     pub fn open(config: ServerConfig) -> Result<AppState> {
-        let store = open_store(&config)?;
         let blobs = open_blobs(&config)?;
+        let store = open_store(&config)?;
         Ok(AppState { store, blobs, events: Arc::default(), config: Arc::new(config), closing: Default::default() })
     }
 }

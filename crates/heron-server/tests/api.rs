@@ -156,6 +156,11 @@ async fn the_same_batch_sent_twice_is_stored_once() {
     let replay = server.post("/projects/admin/p/runs/r/history", json!({"seq": 8, "rows": [{"step": 10, "scalars": {"x": 99}}, {"step": 500, "scalars": {"x": 1}}]})).await;
     assert_eq!(replay["dropped_points"], 1);
     assert_eq!(replay["points"], 1);
+    // An empty batch changes nothing.
+    let empty = server.post("/projects/admin/p/runs/r/history", json!({"seq": 9, "rows": []})).await;
+    assert_eq!(empty["last_step"], 500);
+    let run = server.get("/projects/admin/p/runs/r").await;
+    assert_eq!((run["last_step"].clone(), run["history_rows"].clone()), (json!(500), json!(501)));
     server.shutdown().await;
 }
 
@@ -258,8 +263,12 @@ async fn clients_get_the_documented_errors() {
     let (status, body) = server.call(Method::GET, "/projects/admin/p/runs?filter=config.lr%20%3E%3E%201", None).await;
     assert_error(status, &body, StatusCode::UNPROCESSABLE_ENTITY, "invalid_argument");
     assert!(body["error"]["message"].as_str().unwrap().contains("column"), "{body}");
-    let (status, body) = server.call(Method::GET, "/projects/admin/p/runs/r/history?limit=abc", None).await;
-    assert_error(status, &body, StatusCode::UNPROCESSABLE_ENTITY, "invalid_argument");
+    for path in ["/projects/admin/p/runs/r/history?limit=abc", "/projects/admin/p/runs/r/history?limit=0", "/projects/admin/p/runs/r/console?limit=0"] {
+        let (status, body) = server.call(Method::GET, path, None).await;
+        assert_error(status, &body, StatusCode::UNPROCESSABLE_ENTITY, "invalid_argument");
+    }
+    let (status, body) = server.call(Method::PUT, "/projects/admin/p/runs/r/history", Some(json!({}))).await;
+    assert_error(status, &body, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
     // A path that would climb out of the run's folder (percent-encoded so no client normalises it).
     for escape in ["a%2F..%2F..%2Fetc%2Fpasswd", "%2Fetc%2Fpasswd", "%2E%2E%2Fx", "a%5C..%5Cb"] {
         let response = server.request(Method::PUT, &format!("/projects/admin/p/runs/r/files/{escape}")).body("x").send().await.unwrap();
@@ -329,6 +338,16 @@ async fn live_points_and_run_changes_arrive_on_the_event_stream() {
     let event: Value = serde_json::from_str(points_line.strip_prefix("data: ").unwrap()).unwrap();
     assert_eq!(event["run"], "r");
     assert_eq!(event["rows"], json!([{"_step": 5, "loss": 0.25}]));
+    // A batch whose first row repeats a stored step: live clients get only what was stored.
+    text.clear();
+    server.post("/projects/admin/live/runs/r/history", json!({"seq": 2, "rows": [{"step": 5, "scalars": {"loss": 9.0}}, {"step": 6, "scalars": {"loss": 0.2}}]})).await;
+    while !text.contains("event: points") {
+        let chunk = tokio::time::timeout_at(deadline, body.next()).await.expect("events arrive in time").unwrap().unwrap();
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let points_line = text.lines().skip_while(|l| *l != "event: points").nth(1).unwrap();
+    let event: Value = serde_json::from_str(points_line.strip_prefix("data: ").unwrap()).unwrap();
+    assert_eq!(event["rows"], json!([{"_step": 6, "loss": 0.2}]));
     // Shutting down ends the open stream instead of waiting on it.
     server.shutdown().await;
 }

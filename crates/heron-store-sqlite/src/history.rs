@@ -125,6 +125,7 @@ pub(crate) fn append(
     seq: u64,
     rows_of: impl FnOnce(i64) -> Result<Vec<HistoryRow>>,
 ) -> Result<IngestAck> {
+    heron_core::ingest::check_seq(seq)?;
     let stream_id = stream_code(stream);
     let now = time::now();
     let tx = conn.transaction().db()?;
@@ -183,7 +184,7 @@ pub(crate) fn append(
     if stream == Stream::History {
         let new_rows = steps.iter().filter(|s| last_step.is_none_or(|last| **s > last)).count() as i64;
         tx.prepare_cached(
-            "UPDATE runs SET last_step = MAX(COALESCE(last_step, ?2), ?2), history_rows = history_rows + ?3,
+            "UPDATE runs SET last_step = CASE WHEN ?2 IS NULL THEN last_step ELSE MAX(COALESCE(last_step, ?2), ?2) END, history_rows = history_rows + ?3,
                 last_history_seq = MAX(COALESCE(last_history_seq, ?4), ?4) WHERE id = ?1",
         )
         .db()?
@@ -201,7 +202,8 @@ pub(crate) fn append(
     tx.commit().db()?;
     let last_step = match stream {
         Stream::History => last_step.max(new_last),
-        Stream::System => last_step,
+        // For system metrics the step is the sample index.
+        Stream::System => (stored_rows + row_count as i64).checked_sub(1).filter(|s| *s >= 0),
     };
     Ok(IngestAck { seq, duplicate: false, rows: row_count as u64, points: stored, dropped_points: dropped, last_step })
 }

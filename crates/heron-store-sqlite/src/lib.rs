@@ -292,7 +292,6 @@ mod store_impl {
         }
 
         async fn append_history(&self, run: &RunRef, batch: &HistoryBatch) -> Result<IngestAck> {
-            heron_core::ingest::check_seq(batch)?;
             heron_core::ingest::validate_rows(&batch.rows)?;
             let (run, batch) = (run.clone(), batch.clone());
             self.write(move |conn| {

@@ -107,6 +107,11 @@ fn check_object(what: &str, value: &Option<Value>) -> Result<()> {
 
 pub(crate) fn upsert_run(conn: &mut Connection, entity: &str, project: &str, id: &str, body: &RunUpsert) -> Result<RunUpserted> {
     names::check_name("run id", id)?;
+    let mut body = body.clone();
+    // Blank text means "not given", as in a patch.
+    body.name = body.name.filter(|n| !n.trim().is_empty());
+    body.group = body.group.filter(|g| !g.is_empty());
+    let body = &body;
     check_object("config", &body.config)?;
     check_object("metadata", &body.metadata)?;
     if let Some(tags) = &body.tags {

@@ -28,7 +28,7 @@ pub mod limits {
     pub const MAX_POINTS_PER_BATCH: usize = 2_000_000;
     /// Keys in one history row.
     pub const MAX_KEYS_PER_ROW: usize = 10_000;
-    /// Length of one metric key, config key or tag (bytes).
+    /// Length of one metric key or tag (bytes).
     pub const MAX_KEY_BYTES: usize = 256;
     /// Serialized size of one non-scalar history value (bytes).
     pub const MAX_OBJECT_BYTES: usize = 4 * 1024 * 1024;
@@ -130,6 +130,7 @@ pub struct ProjectCreate {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "utoipa", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct EntityCreate {
     pub name: String,
 }
@@ -480,6 +481,7 @@ pub struct RunFile {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "utoipa", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct UserCreate {
     pub name: String,
     #[serde(default)]
