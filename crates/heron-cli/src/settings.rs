@@ -33,6 +33,9 @@ pub struct ServerArgs {
     /// server but not a power cut [default: full]
     #[arg(long, env = "HERON_DURABILITY")]
     durability: Option<String>,
+    /// Memory in MiB for the chart-read cache of chunk summaries and points [default: 256]
+    #[arg(long, env = "HERON_CACHE_MB")]
+    cache_mb: Option<u64>,
     /// TOML file with any of the settings above (keys as the flags, with underscores)
     #[arg(long, env = "HERON_CONFIG")]
     config: Option<PathBuf>,
@@ -48,6 +51,7 @@ struct FileSettings {
     blob_url: Option<String>,
     heartbeat_timeout: Option<f64>,
     durability: Option<String>,
+    cache_mb: Option<u64>,
 }
 
 pub struct Settings {
@@ -84,6 +88,7 @@ impl ServerArgs {
         server.blob_url = self.blob_url.or(file.blob_url);
         server.heartbeat_timeout = Duration::from_secs_f64(heartbeat);
         server.durability = durability;
+        server.cache_bytes = self.cache_mb.or(file.cache_mb).unwrap_or(256) * 1024 * 1024;
         Ok(Settings {
             host: self.host.or(file.host).unwrap_or_else(|| "127.0.0.1".to_string()),
             port: self.port.or(file.port).unwrap_or(8745),

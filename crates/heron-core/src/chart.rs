@@ -63,7 +63,7 @@ pub fn check_query(query: &ChartQuery) -> Result<u32> {
 pub fn read_all(reader: &mut dyn SeriesReader, lo: i64, hi: i64) -> Result<Vec<Point>> {
     let mut out = Vec::new();
     for chunk in reader.chunks(lo, hi)? {
-        out.extend(reader.points(&chunk, 0, chunk.count)?.into_iter().filter(|p| p.step >= lo && p.step <= hi));
+        out.extend(reader.points(&chunk, 0, chunk.count)?.iter().filter(|p| p.step >= lo && p.step <= hi));
     }
     Ok(out)
 }

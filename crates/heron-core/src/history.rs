@@ -11,6 +11,7 @@
 //! number of points, and the answer is exactly what a reduction of every raw point gives.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 
@@ -223,9 +224,9 @@ pub trait SeriesReader {
     /// Chunks holding points with steps in `[lo, hi]`, in step order.
     fn chunks(&mut self, lo: i64, hi: i64) -> Result<Vec<ChunkMeta>>;
     /// The group summaries of a chunk.
-    fn groups(&mut self, chunk: &ChunkMeta) -> Result<Vec<Summary>>;
+    fn groups(&mut self, chunk: &ChunkMeta) -> Result<Arc<Vec<Summary>>>;
     /// Points `[from, to)` of a chunk.
-    fn points(&mut self, chunk: &ChunkMeta, from: usize, to: usize) -> Result<Vec<Point>>;
+    fn points(&mut self, chunk: &ChunkMeta, from: usize, to: usize) -> Result<Arc<Vec<Point>>>;
 }
 
 /// Assigns steps to buckets; must be non-decreasing in the step over `[lo, hi]`.
@@ -295,7 +296,7 @@ pub fn m4(reader: &mut dyn SeriesReader, lo: i64, hi: i64, buckets: &dyn Buckets
             }
             let from = index * GROUP_POINTS;
             let to = (from + GROUP_POINTS).min(chunk.count);
-            for point in reader.points(&chunk, from, to)? {
+            for &point in reader.points(&chunk, from, to)?.iter() {
                 if point.step >= lo && point.step <= hi {
                     add(buckets.bucket_of(point.step), &Summary::of_point(point));
                 }
@@ -346,13 +347,13 @@ impl SeriesReader for MemorySeries {
         Ok(out)
     }
 
-    fn groups(&mut self, chunk: &ChunkMeta) -> Result<Vec<Summary>> {
-        decode_groups(&self.chunks[chunk.handle as usize].groups)
+    fn groups(&mut self, chunk: &ChunkMeta) -> Result<Arc<Vec<Summary>>> {
+        decode_groups(&self.chunks[chunk.handle as usize].groups).map(Arc::new)
     }
 
-    fn points(&mut self, chunk: &ChunkMeta, from: usize, to: usize) -> Result<Vec<Point>> {
+    fn points(&mut self, chunk: &ChunkMeta, from: usize, to: usize) -> Result<Arc<Vec<Point>>> {
         let data = &self.chunks[chunk.handle as usize].data;
-        decode_points(&data[from * POINT_BYTES..to * POINT_BYTES])
+        decode_points(&data[from * POINT_BYTES..to * POINT_BYTES]).map(Arc::new)
     }
 }
 

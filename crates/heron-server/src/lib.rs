@@ -40,6 +40,8 @@ pub struct ServerConfig {
     pub heartbeat_timeout: Duration,
     /// `full` (fsync every commit, default) or `normal`.
     pub durability: Durability,
+    /// Memory for chart reads' cache of chunk summaries and points.
+    pub cache_bytes: u64,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -50,6 +52,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("blob_url", &self.blob_url)
             .field("heartbeat_timeout", &self.heartbeat_timeout)
             .field("durability", &self.durability)
+            .field("cache_bytes", &self.cache_bytes)
             .finish()
     }
 }
@@ -62,6 +65,7 @@ impl ServerConfig {
             blob_url: None,
             heartbeat_timeout: Duration::from_secs(300),
             durability: Durability::Full,
+            cache_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -101,7 +105,7 @@ pub fn open_store(config: &ServerConfig) -> Result<Arc<dyn Store>> {
             }
         }
     };
-    let options = SqliteOptions { durability: config.durability, ..Default::default() };
+    let options = SqliteOptions { durability: config.durability, cache_bytes: config.cache_bytes, ..Default::default() };
     Ok(Arc::new(SqliteStore::open(path, options)?))
 }
 

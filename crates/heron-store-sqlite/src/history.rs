@@ -14,7 +14,10 @@ use heron_types::{HistoryPage, HistoryRow, IngestAck, KeyInfo, Scalar, Stream};
 use rusqlite::{Connection, MAIN_DB, OptionalExtension, Transaction, params};
 use serde_json::{Map, Value};
 
+use std::sync::Arc;
+
 use crate::ResultExt;
+use crate::cache::{CacheKey, Cached, ChunkCache, cacheable};
 use crate::runs::{run_pk, touch};
 
 pub(crate) fn stream_code(stream: Stream) -> i64 {
@@ -239,6 +242,8 @@ pub(crate) fn keys(conn: &Connection, run: &RunRef) -> Result<Vec<KeyInfo>> {
 pub(crate) struct SqliteSeries<'c> {
     conn: &'c Connection,
     series_id: i64,
+    /// Chart reads cache full chunks; raw reads and exports pass through.
+    cache: Option<&'c ChunkCache>,
 }
 
 impl SeriesReader for SqliteSeries<'_> {
@@ -260,7 +265,34 @@ impl SeriesReader for SqliteSeries<'_> {
         Ok(out)
     }
 
-    fn groups(&mut self, chunk: &ChunkMeta) -> Result<Vec<Summary>> {
+    fn groups(&mut self, chunk: &ChunkMeta) -> Result<Arc<Vec<Summary>>> {
+        let cache = self.cache.filter(|_| cacheable(chunk.count));
+        if let Some(Cached::Groups(groups)) = cache.and_then(|c| c.get(&CacheKey::Groups(chunk.handle))) {
+            return Ok(groups);
+        }
+        let groups = Arc::new(self.read_groups(chunk)?);
+        if let Some(cache) = cache {
+            cache.insert(CacheKey::Groups(chunk.handle), Cached::Groups(groups.clone()));
+        }
+        Ok(groups)
+    }
+
+    fn points(&mut self, chunk: &ChunkMeta, from: usize, to: usize) -> Result<Arc<Vec<Point>>> {
+        let cache = self.cache.filter(|_| cacheable(chunk.count));
+        let key = CacheKey::Points { chunk: chunk.handle, from: from as u32, to: to as u32 };
+        if let Some(Cached::Points(points)) = cache.and_then(|c| c.get(&key)) {
+            return Ok(points);
+        }
+        let points = Arc::new(self.read_points(chunk, from, to)?);
+        if let Some(cache) = cache {
+            cache.insert(key, Cached::Points(points.clone()));
+        }
+        Ok(points)
+    }
+}
+
+impl SqliteSeries<'_> {
+    fn read_groups(&self, chunk: &ChunkMeta) -> Result<Vec<Summary>> {
         let bytes: Vec<u8> = self
             .conn
             .prepare_cached("SELECT groups FROM chunks WHERE id = ?1")
@@ -270,7 +302,7 @@ impl SeriesReader for SqliteSeries<'_> {
         decode_groups(&bytes)
     }
 
-    fn points(&mut self, chunk: &ChunkMeta, from: usize, to: usize) -> Result<Vec<Point>> {
+    fn read_points(&self, chunk: &ChunkMeta, from: usize, to: usize) -> Result<Vec<Point>> {
         let blob = self.conn.blob_open(MAIN_DB, c"chunks", c"data", chunk.handle, true).db()?;
         let mut buf = vec![0u8; (to - from) * POINT_BYTES];
         blob.read_at_exact(&mut buf, from * POINT_BYTES).map_err(|e| Error::internal(format!("reading chunk: {e}")))?;
@@ -281,14 +313,15 @@ impl SeriesReader for SqliteSeries<'_> {
 /// Chart reads over the runs of one project.
 pub(crate) struct ProjectSeries<'c> {
     conn: &'c Connection,
+    cache: &'c ChunkCache,
     entity: String,
     project: String,
     runs: HashMap<String, i64>,
 }
 
 impl<'c> ProjectSeries<'c> {
-    pub(crate) fn new(conn: &'c Connection, entity: &str, project: &str) -> Self {
-        ProjectSeries { conn, entity: entity.to_string(), project: project.to_string(), runs: HashMap::new() }
+    pub(crate) fn new(conn: &'c Connection, cache: &'c ChunkCache, entity: &str, project: &str) -> Self {
+        ProjectSeries { conn, cache, entity: entity.to_string(), project: project.to_string(), runs: HashMap::new() }
     }
 }
 
@@ -315,7 +348,7 @@ impl ChartSource for ProjectSeries<'_> {
             .optional()
             .db()?;
         Ok(found.map(|(series_id, lo, hi, code)| OpenSeries {
-            reader: Box::new(SqliteSeries { conn: self.conn, series_id }),
+            reader: Box::new(SqliteSeries { conn: self.conn, series_id, cache: Some(self.cache) }),
             extent: (lo, hi),
             stream: stream_of(code),
         }))
@@ -345,10 +378,10 @@ pub(crate) fn rows(
     let mut steps = BTreeSet::new();
     for (series_id, key, kind) in all.into_iter().filter(|(_, key, _)| wanted(key)) {
         if kind == "scalar" {
-            let mut reader = SqliteSeries { conn, series_id };
+            let mut reader = SqliteSeries { conn, series_id, cache: None };
             let mut taken = 0;
             'chunks: for chunk in reader.chunks(min_step, max_step)? {
-                for point in reader.points(&chunk, 0, chunk.count)? {
+                for &point in reader.points(&chunk, 0, chunk.count)?.iter() {
                     if point.step < min_step || point.step > max_step {
                         continue;
                     }

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod accounts;
+mod cache;
 mod history;
 mod migrations;
 mod runs;
@@ -33,11 +34,13 @@ pub struct SqliteOptions {
     pub durability: Durability,
     /// Reader connections kept open.
     pub readers: usize,
+    /// Memory for chart reads' cache of chunk summaries and points (bytes).
+    pub cache_bytes: u64,
 }
 
 impl Default for SqliteOptions {
     fn default() -> Self {
-        SqliteOptions { durability: Durability::Full, readers: 4 }
+        SqliteOptions { durability: Durability::Full, readers: 4, cache_bytes: 256 * 1024 * 1024 }
     }
 }
 
@@ -50,6 +53,7 @@ struct Inner {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     options: SqliteOptions,
+    cache: cache::ChunkCache,
 }
 
 fn db_error(error: rusqlite::Error) -> Error {
@@ -87,7 +91,8 @@ impl SqliteStore {
         }
         let mut writer = open_connection(&path, &options, false)?;
         migrations::migrate(&mut writer)?;
-        let inner = Inner { path, writer: Mutex::new(writer), readers: Mutex::new(Vec::new()), options };
+        let cache = cache::new_cache(options.cache_bytes);
+        let inner = Inner { path, writer: Mutex::new(writer), readers: Mutex::new(Vec::new()), options, cache };
         Ok(SqliteStore { inner: Arc::new(inner) })
     }
 
@@ -108,6 +113,14 @@ impl SqliteStore {
 
     /// Runs `work` with a reader connection on the blocking pool.
     async fn read<T: Send + 'static>(&self, work: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
+        self.read_cached(move |conn, _| work(conn)).await
+    }
+
+    /// Like `read`, with the chart cache at hand.
+    async fn read_cached<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection, &cache::ChunkCache) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let pooled = inner.readers.lock().map_err(|_| Error::internal("reader pool poisoned"))?.pop();
@@ -115,7 +128,7 @@ impl SqliteStore {
                 Some(conn) => conn,
                 None => open_connection(&inner.path, &inner.options, true)?,
             };
-            let result = work(&conn);
+            let result = work(&conn, &inner.cache);
             if let Ok(mut pool) = inner.readers.lock() {
                 if pool.len() < inner.options.readers {
                     pool.push(conn);
@@ -330,8 +343,8 @@ mod store_impl {
 
         async fn chart(&self, entity: &str, project: &str, query: &ChartQuery) -> Result<ChartResponse> {
             let (entity, project, query) = (entity.to_string(), project.to_string(), query.clone());
-            self.read(move |conn| {
-                let mut source = history::ProjectSeries::new(conn, &entity, &project);
+            self.read_cached(move |conn, cache| {
+                let mut source = history::ProjectSeries::new(conn, cache, &entity, &project);
                 heron_core::chart::answer(&mut source, &query)
             })
             .await

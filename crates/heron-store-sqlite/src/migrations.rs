@@ -90,8 +90,9 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (run_pk, stream, key, kind)
     );
     -- Scalar points, CHUNK_POINTS per row, with their chunk and group summaries.
+    -- AUTOINCREMENT: ids are never reused, so caches keyed by chunk id never go stale.
     CREATE TABLE chunks (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         series_id INTEGER NOT NULL REFERENCES series(id) ON DELETE CASCADE,
         step_min INTEGER NOT NULL,
         step_max INTEGER NOT NULL,

@@ -406,15 +406,19 @@ pub struct ChartSeries {
     pub key: String,
     pub bucket: Vec<u32>,
     pub count: Vec<u64>,
+    #[serde(serialize_with = "scalar::compact_numbers")]
     pub first_x: Vec<f64>,
     #[cfg_attr(feature = "utoipa", schema(value_type = Vec<f64>))]
     pub first_y: Vec<Scalar>,
+    #[serde(serialize_with = "scalar::compact_numbers")]
     pub last_x: Vec<f64>,
     #[cfg_attr(feature = "utoipa", schema(value_type = Vec<f64>))]
     pub last_y: Vec<Scalar>,
+    #[serde(serialize_with = "scalar::compact_options")]
     pub min_x: Vec<Option<f64>>,
     #[cfg_attr(feature = "utoipa", schema(value_type = Vec<Option<f64>>))]
     pub min_y: Vec<Option<Scalar>>,
+    #[serde(serialize_with = "scalar::compact_options")]
     pub max_x: Vec<Option<f64>>,
     #[cfg_attr(feature = "utoipa", schema(value_type = Vec<Option<f64>>))]
     pub max_y: Vec<Option<Scalar>>,

@@ -41,6 +41,29 @@ impl Scalar {
     }
 }
 
+/// Writes whole numbers without a fraction (`12345`, not `12345.0`): x values on the step axis
+/// are integers, and charts carry hundreds of thousands of them.
+struct Compact(f64);
+
+impl Serialize for Compact {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+        if self.0.fract() == 0.0 && self.0.abs() < EXACT {
+            serializer.serialize_i64(self.0 as i64)
+        } else {
+            Scalar(self.0).serialize(serializer)
+        }
+    }
+}
+
+pub(crate) fn compact_numbers<S: Serializer>(values: &[f64], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(values.iter().map(|v| Compact(*v)))
+}
+
+pub(crate) fn compact_options<S: Serializer>(values: &[Option<f64>], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(values.iter().map(|v| v.map(Compact)))
+}
+
 impl From<f64> for Scalar {
     fn from(value: f64) -> Self {
         Scalar(value)
@@ -100,5 +123,11 @@ mod tests {
         assert_eq!(serde_json::to_string(&Scalar(f64::NAN)).unwrap(), "\"NaN\"");
         assert!(serde_json::from_str::<Scalar>("\"hello\"").is_err());
         assert!(serde_json::from_str::<Scalar>("true").is_err());
+    }
+
+    #[test]
+    fn whole_numbers_are_written_compactly() {
+        let text = serde_json::to_string(&[Compact(3.0), Compact(-2.5), Compact(f64::NAN), Compact(1e300)]).unwrap();
+        assert_eq!(text, "[3,-2.5,\"NaN\",1e+300]");
     }
 }
