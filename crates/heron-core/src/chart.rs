@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use heron_types::{ChartQuery, ChartResponse, ChartSeries, Scalar, Stream, XAxis, limits};
 
 use crate::error::{Error, Result};
-use crate::history::{EdgeBuckets, Point, SeriesReader, StepBuckets, Summary, m4, reduce_points};
+use crate::history::{Buckets, EdgeBuckets, Point, SeriesReader, StepBuckets, Summary, m4, reduce_points};
 
 /// Key of the per-row wall-clock series every run has.
 pub const TIMESTAMP_KEY: &str = "_timestamp";
@@ -63,7 +63,7 @@ pub fn check_query(query: &ChartQuery) -> Result<u32> {
 pub fn read_all(reader: &mut dyn SeriesReader, lo: i64, hi: i64) -> Result<Vec<Point>> {
     let mut out = Vec::new();
     for chunk in reader.chunks(lo, hi)? {
-        out.extend(reader.points(&chunk, 0, chunk.count)?.iter().filter(|p| p.step >= lo && p.step <= hi));
+        out.extend(reader.body(&chunk)?.points.iter().filter(|p| p.step >= lo && p.step <= hi));
     }
     Ok(out)
 }
@@ -76,9 +76,11 @@ pub fn answer(source: &mut dyn ChartSource, query: &ChartQuery) -> Result<ChartR
     }
 }
 
-fn answer_by_step(source: &mut dyn ChartSource, query: &ChartQuery, n: u32) -> Result<ChartResponse> {
-    // The shared step range: the one asked for, else the extent of all the series.
-    let (lo, hi) = match (query.x_min, query.x_max) {
+/// The step range a step-axis chart divides: the one asked for, else the extent of all the
+/// series; `None` when there is no data. Backends that split a chart's runs over several
+/// threads fix it first, so that every part uses the same buckets.
+pub fn step_range(source: &mut dyn ChartSource, query: &ChartQuery) -> Result<Option<(i64, i64)>> {
+    Ok(Some(match (query.x_min, query.x_max) {
         (Some(lo), Some(hi)) => (lo.ceil() as i64, hi.floor() as i64),
         (lo_given, hi_given) => {
             let mut extent: Option<(i64, i64)> = None;
@@ -93,17 +95,24 @@ fn answer_by_step(source: &mut dyn ChartSource, query: &ChartQuery, n: u32) -> R
                 }
             }
             let Some((first, last)) = extent else {
-                return Ok(empty_response(query, n));
+                return Ok(None);
             };
             (lo_given.map_or(first, |v| v.ceil() as i64), hi_given.map_or(last, |v| v.floor() as i64))
         }
+    }))
+}
+
+fn answer_by_step(source: &mut dyn ChartSource, query: &ChartQuery, n: u32) -> Result<ChartResponse> {
+    let Some((lo, hi)) = step_range(source, query)? else {
+        return Ok(empty_response(query, n));
     };
     if lo > hi {
         let mut empty = empty_response(query, n);
         (empty.x_min, empty.x_max) = (query.x_min, query.x_max);
         return Ok(empty);
     }
-    let buckets = StepBuckets { lo, hi, n };
+    // Bucket starts computed once for all the series of the chart.
+    let buckets = EdgeBuckets { starts: StepBuckets { lo, hi, n }.starts().into_owned() };
     let mut series = Vec::new();
     for run in &query.runs {
         for key in &query.keys {

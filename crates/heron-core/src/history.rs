@@ -10,6 +10,7 @@
 //! bucket edge are read point by point. So the cost follows the number of buckets, not the
 //! number of points, and the answer is exactly what a reduction of every raw point gives.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -65,13 +66,39 @@ impl Summary {
         }
     }
 
+    /// The summary of consecutive points, in one tight pass (the hot loop of chart reads).
     pub fn of_points(points: &[Point]) -> Option<Summary> {
-        let (head, rest) = points.split_first()?;
-        let mut summary = Summary::of_point(*head);
-        for point in rest {
-            summary.push(*point);
+        let (first, last) = (*points.first()?, *points.last()?);
+        let (mut min_index, mut max_index) = (usize::MAX, usize::MAX);
+        let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
+        let (mut nan_count, mut sum) = (0u64, 0.0f64);
+        for (index, point) in points.iter().enumerate() {
+            let value = point.value;
+            if value.is_nan() {
+                nan_count += 1;
+                continue;
+            }
+            sum += value;
+            // Strict comparisons keep the earliest of equal values; the first non-NaN value
+            // always takes both places (it may be an infinity).
+            if value < min || min_index == usize::MAX {
+                min = value;
+                min_index = index;
+            }
+            if value > max || max_index == usize::MAX {
+                max = value;
+                max_index = index;
+            }
         }
-        Some(summary)
+        Some(Summary {
+            count: points.len() as u64,
+            nan_count,
+            first,
+            last,
+            min: points.get(min_index).copied(),
+            max: points.get(max_index).copied(),
+            sum,
+        })
     }
 
     /// Adds a point that comes after every point already summarised.
@@ -219,19 +246,33 @@ pub struct ChunkMeta {
     pub summary: Summary,
 }
 
+/// A chunk opened: its group summaries and its points.
+#[derive(Debug, Clone)]
+pub struct ChunkBody {
+    pub groups: Vec<Summary>,
+    pub points: Vec<Point>,
+}
+
+impl ChunkBody {
+    pub fn decode(groups: &[u8], data: &[u8]) -> Result<ChunkBody> {
+        Ok(ChunkBody { groups: decode_groups(groups)?, points: decode_points(data)? })
+    }
+}
+
 /// What the M4 reduction needs from storage, for one series.
 pub trait SeriesReader {
-    /// Chunks holding points with steps in `[lo, hi]`, in step order.
+    /// Chunks holding points with steps in `[lo, hi]`, in step order: their summaries only.
     fn chunks(&mut self, lo: i64, hi: i64) -> Result<Vec<ChunkMeta>>;
-    /// The group summaries of a chunk.
-    fn groups(&mut self, chunk: &ChunkMeta) -> Result<Arc<Vec<Summary>>>;
-    /// Points `[from, to)` of a chunk.
-    fn points(&mut self, chunk: &ChunkMeta, from: usize, to: usize) -> Result<Arc<Vec<Point>>>;
+    /// A chunk's groups and points; read only for chunks that straddle a bucket edge.
+    fn body(&mut self, chunk: &ChunkMeta) -> Result<Arc<ChunkBody>>;
 }
 
 /// Assigns steps to buckets; must be non-decreasing in the step over `[lo, hi]`.
 pub trait Buckets {
     fn bucket_of(&self, step: i64) -> u32;
+    /// The first step of every bucket after the first, in order: bucket `i` holds the steps in
+    /// `[starts[i - 1], starts[i])`. Equal to what `bucket_of` says.
+    fn starts(&self) -> Cow<'_, [i64]>;
 }
 
 /// `n` equal buckets over the inclusive step range `[lo, hi]`.
@@ -248,6 +289,14 @@ impl Buckets for StepBuckets {
         let offset = (step as i128 - self.lo as i128).clamp(0, span - 1);
         (offset * self.n as i128 / span) as u32
     }
+
+    fn starts(&self) -> Cow<'_, [i64]> {
+        // Bucket b starts at the smallest step s with (s - lo) * n / span >= b.
+        let span = (self.hi as i128 - self.lo as i128 + 1).max(1);
+        let n = self.n as i128;
+        let start = |bucket: i128| i64::try_from(self.lo as i128 + (bucket * span + n - 1) / n).unwrap_or(i64::MAX);
+        Cow::Owned((1..n).map(start).collect())
+    }
 }
 
 /// Buckets given by the first step of each bucket after the first (sorted): used when the
@@ -262,44 +311,73 @@ impl Buckets for EdgeBuckets {
     fn bucket_of(&self, step: i64) -> u32 {
         self.starts.partition_point(|start| *start <= step) as u32
     }
+
+    fn starts(&self) -> Cow<'_, [i64]> {
+        Cow::Borrowed(&self.starts)
+    }
 }
 
 /// M4 over the steps `[lo, hi]`: the non-empty buckets in order, each with its summary.
+///
+/// One forward sweep: chunks, groups and points come in step order, so the current bucket only
+/// moves forward and placing anything costs comparisons, never arithmetic.
 pub fn m4(reader: &mut dyn SeriesReader, lo: i64, hi: i64, buckets: &dyn Buckets) -> Result<Vec<(u32, Summary)>> {
     let mut out: Vec<(u32, Summary)> = Vec::new();
-    let mut add = |bucket: u32, summary: &Summary| match out.last_mut() {
-        Some((last_bucket, acc)) if *last_bucket == bucket => acc.merge(summary),
-        _ => out.push((bucket, *summary)),
-    };
-    // A run of points can be taken whole from its summary when it lies in [lo, hi] and in one bucket.
-    let whole = |summary: &Summary| {
-        summary.first.step >= lo
-            && summary.last.step <= hi
-            && buckets.bucket_of(summary.first.step) == buckets.bucket_of(summary.last.step)
-    };
     if lo > hi {
         return Ok(out);
     }
-    for chunk in reader.chunks(lo, hi)? {
-        if whole(&chunk.summary) {
-            add(buckets.bucket_of(chunk.summary.first.step), &chunk.summary);
-            continue;
+    let starts = buckets.starts();
+    let mut bucket = 0usize;
+    // The bucket holding `step` (steps arrive in increasing order), and where that bucket ends.
+    let mut seek = |step: i64| -> (usize, i64) {
+        while starts.get(bucket).is_some_and(|start| *start <= step) {
+            bucket += 1;
         }
-        let groups = reader.groups(&chunk)?;
-        for (index, group) in groups.iter().enumerate() {
+        (bucket, starts.get(bucket).copied().unwrap_or(i64::MAX))
+    };
+    let mut add = |bucket: usize, summary: &Summary| match out.last_mut() {
+        Some((last_bucket, acc)) if *last_bucket == bucket as u32 => acc.merge(summary),
+        _ => out.push((bucket as u32, *summary)),
+    };
+    for chunk in reader.chunks(lo, hi)? {
+        let summary = &chunk.summary;
+        if summary.first.step >= lo && summary.last.step <= hi {
+            let (index, end) = seek(summary.first.step);
+            if summary.last.step < end {
+                add(index, summary);
+                continue;
+            }
+        }
+        let body = reader.body(&chunk)?;
+        for (group_index, group) in body.groups.iter().enumerate() {
             if group.last.step < lo || group.first.step > hi {
                 continue;
             }
-            if whole(group) {
-                add(buckets.bucket_of(group.first.step), group);
-                continue;
-            }
-            let from = index * GROUP_POINTS;
-            let to = (from + GROUP_POINTS).min(chunk.count);
-            for &point in reader.points(&chunk, from, to)?.iter() {
-                if point.step >= lo && point.step <= hi {
-                    add(buckets.bucket_of(point.step), &Summary::of_point(point));
+            if group.first.step >= lo && group.last.step <= hi {
+                let (index, end) = seek(group.first.step);
+                if group.last.step < end {
+                    add(index, group);
+                    continue;
                 }
+            }
+            let from = group_index * GROUP_POINTS;
+            let to = (from + GROUP_POINTS).min(body.points.len());
+            let mut rest = &body.points[from..to];
+            // Linear scans, not binary searches: the points are cold in memory and a forward
+            // scan is what the prefetcher follows.
+            if group.first.step < lo || group.last.step > hi {
+                let start = rest.iter().position(|p| p.step >= lo).unwrap_or(rest.len());
+                let end = rest.iter().rposition(|p| p.step <= hi).map_or(0, |i| i + 1).max(start);
+                rest = &rest[start..end];
+            }
+            // Cut the group at bucket edges and summarise each piece in one pass.
+            while let Some(first) = rest.first() {
+                let (index, bucket_end) = seek(first.step);
+                let split = rest.iter().position(|p| p.step >= bucket_end).unwrap_or(rest.len());
+                if let Some(piece) = Summary::of_points(&rest[..split]) {
+                    add(index, &piece);
+                }
+                rest = &rest[split..];
             }
         }
     }
@@ -347,13 +425,9 @@ impl SeriesReader for MemorySeries {
         Ok(out)
     }
 
-    fn groups(&mut self, chunk: &ChunkMeta) -> Result<Arc<Vec<Summary>>> {
-        decode_groups(&self.chunks[chunk.handle as usize].groups).map(Arc::new)
-    }
-
-    fn points(&mut self, chunk: &ChunkMeta, from: usize, to: usize) -> Result<Arc<Vec<Point>>> {
-        let data = &self.chunks[chunk.handle as usize].data;
-        decode_points(&data[from * POINT_BYTES..to * POINT_BYTES]).map(Arc::new)
+    fn body(&mut self, chunk: &ChunkMeta) -> Result<Arc<ChunkBody>> {
+        let encoded = &self.chunks[chunk.handle as usize];
+        ChunkBody::decode(&encoded.groups, &encoded.data).map(Arc::new)
     }
 }
 
@@ -449,6 +523,18 @@ mod tests {
             let out = m4(&mut series, 0, 99_999, &StepBuckets { lo: 0, hi: 99_999, n }).unwrap();
             let peak = out.iter().filter_map(|(_, s)| s.max).map(|p| p.value).fold(f64::MIN, f64::max);
             assert_eq!(peak, 1e9, "{n} buckets");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn starts_agree_with_bucket_of(lo in -1000i64..1000, width in 0i64..5000, n in 1u32..300) {
+            let buckets = StepBuckets { lo, hi: lo + width, n };
+            let starts = buckets.starts();
+            prop_assert_eq!(starts.len(), n as usize - 1);
+            for step in lo..=lo + width {
+                prop_assert_eq!(buckets.bucket_of(step), starts.partition_point(|s| *s <= step) as u32);
+            }
         }
     }
 

@@ -466,3 +466,25 @@ async fn a_single_spike_is_visible_at_every_zoom() {
     }
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn charts_never_show_a_deleted_runs_data() {
+    let server = TestServer::start().await;
+    let points = |value: f64| (0..5000).map(|s| (s, value)).collect::<Vec<(i64, f64)>>();
+    let max_of = |chart: &Value| chart["series"][0]["max_y"].as_array().unwrap().iter().map(number).fold(f64::MIN, f64::max);
+    let query = json!({"runs": ["r"], "keys": ["y"], "buckets": 333});
+    server.create_run("cache", "r").await;
+    server.log_series("cache", "r", "y", &points(1.0), 5000).await;
+    // Twice: the second read is served from the cache and must be identical.
+    let first = server.post("/projects/admin/cache/chart", query.clone()).await;
+    assert_eq!(server.post("/projects/admin/cache/chart", query.clone()).await, first);
+    assert_eq!(max_of(&first), 1.0);
+    let (status, _) = server.call(Method::DELETE, "/projects/admin/cache/runs/r", None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    server.create_run("cache", "r").await;
+    server.log_series("cache", "r", "y", &points(2.0), 5000).await;
+    let again = server.post("/projects/admin/cache/chart", query).await;
+    assert_eq!(max_of(&again), 2.0);
+    assert!(again["series"][0]["min_y"].as_array().unwrap().iter().all(|v| number(v) == 2.0));
+    server.shutdown().await;
+}

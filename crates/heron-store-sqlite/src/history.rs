@@ -5,19 +5,18 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use heron_core::chart::{ChartSource, OpenSeries, TIMESTAMP_KEY};
 use heron_core::history::{
-    CHUNK_POINTS, ChunkMeta, POINT_BYTES, Point, SeriesReader, Summary, decode_groups, decode_points, encode_chunk,
-    plan_append,
+    CHUNK_POINTS, ChunkBody, ChunkMeta, Point, SeriesReader, Summary, decode_points, encode_chunk, plan_append,
 };
 use heron_core::ingest::{Columns, columnize};
 use heron_core::{Error, Result, RunRef, time};
 use heron_types::{HistoryPage, HistoryRow, IngestAck, KeyInfo, Scalar, Stream};
-use rusqlite::{Connection, MAIN_DB, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_json::{Map, Value};
 
 use std::sync::Arc;
 
 use crate::ResultExt;
-use crate::cache::{CacheKey, Cached, ChunkCache, cacheable};
+use crate::cache::{ChunkCache, cacheable};
 use crate::runs::{run_pk, touch};
 
 pub(crate) fn stream_code(stream: Stream) -> i64 {
@@ -237,8 +236,8 @@ pub(crate) fn keys(conn: &Connection, run: &RunRef) -> Result<Vec<KeyInfo>> {
     Ok(keys)
 }
 
-/// A series' chunks read through SQLite; points come from incremental blob reads so a chart
-/// read opens only the 32-point groups it needs.
+/// A series' chunks read through SQLite. Chunk summaries come from a covering index; a chunk's
+/// groups and points are read (and, for chart reads, cached) only when it straddles a bucket edge.
 pub(crate) struct SqliteSeries<'c> {
     conn: &'c Connection,
     series_id: i64,
@@ -265,48 +264,22 @@ impl SeriesReader for SqliteSeries<'_> {
         Ok(out)
     }
 
-    fn groups(&mut self, chunk: &ChunkMeta) -> Result<Arc<Vec<Summary>>> {
+    fn body(&mut self, chunk: &ChunkMeta) -> Result<Arc<ChunkBody>> {
         let cache = self.cache.filter(|_| cacheable(chunk.count));
-        if let Some(Cached::Groups(groups)) = cache.and_then(|c| c.get(&CacheKey::Groups(chunk.handle))) {
-            return Ok(groups);
+        if let Some(body) = cache.and_then(|c| c.get(&chunk.handle)) {
+            return Ok(body);
         }
-        let groups = Arc::new(self.read_groups(chunk)?);
-        if let Some(cache) = cache {
-            cache.insert(CacheKey::Groups(chunk.handle), Cached::Groups(groups.clone()));
-        }
-        Ok(groups)
-    }
-
-    fn points(&mut self, chunk: &ChunkMeta, from: usize, to: usize) -> Result<Arc<Vec<Point>>> {
-        let cache = self.cache.filter(|_| cacheable(chunk.count));
-        let key = CacheKey::Points { chunk: chunk.handle, from: from as u32, to: to as u32 };
-        if let Some(Cached::Points(points)) = cache.and_then(|c| c.get(&key)) {
-            return Ok(points);
-        }
-        let points = Arc::new(self.read_points(chunk, from, to)?);
-        if let Some(cache) = cache {
-            cache.insert(key, Cached::Points(points.clone()));
-        }
-        Ok(points)
-    }
-}
-
-impl SqliteSeries<'_> {
-    fn read_groups(&self, chunk: &ChunkMeta) -> Result<Vec<Summary>> {
-        let bytes: Vec<u8> = self
+        let (groups, data): (Vec<u8>, Vec<u8>) = self
             .conn
-            .prepare_cached("SELECT groups FROM chunks WHERE id = ?1")
+            .prepare_cached("SELECT groups, data FROM chunks WHERE id = ?1")
             .db()?
-            .query_row([chunk.handle], |row| row.get(0))
+            .query_row([chunk.handle], |row| Ok((row.get(0)?, row.get(1)?)))
             .db()?;
-        decode_groups(&bytes)
-    }
-
-    fn read_points(&self, chunk: &ChunkMeta, from: usize, to: usize) -> Result<Vec<Point>> {
-        let blob = self.conn.blob_open(MAIN_DB, c"chunks", c"data", chunk.handle, true).db()?;
-        let mut buf = vec![0u8; (to - from) * POINT_BYTES];
-        blob.read_at_exact(&mut buf, from * POINT_BYTES).map_err(|e| Error::internal(format!("reading chunk: {e}")))?;
-        decode_points(&buf)
+        let body = Arc::new(ChunkBody::decode(&groups, &data)?);
+        if let Some(cache) = cache {
+            cache.insert(chunk.handle, body.clone());
+        }
+        Ok(body)
     }
 }
 
@@ -381,7 +354,7 @@ pub(crate) fn rows(
             let mut reader = SqliteSeries { conn, series_id, cache: None };
             let mut taken = 0;
             'chunks: for chunk in reader.chunks(min_step, max_step)? {
-                for &point in reader.points(&chunk, 0, chunk.count)?.iter() {
+                for &point in reader.body(&chunk)?.points.iter() {
                     if point.step < min_step || point.step > max_step {
                         continue;
                     }

@@ -171,12 +171,15 @@ mod store_impl {
     use async_trait::async_trait;
     use heron_core::{Result, RunRef, Store, User, time};
     use heron_types::{
-        ChartQuery, ChartResponse, ConsoleAppend, ConsolePage, Entity, HistoryBatch, HistoryPage, IngestAck, KeyInfo,
+        XAxis, ChartQuery, ChartResponse, ConsoleAppend, ConsolePage, Entity, HistoryBatch, HistoryPage, IngestAck, KeyInfo,
         Project, ProjectCreate, Run, RunFile, RunPatch, RunUpsert, RunUpserted, Stream, SystemBatch,
     };
     use serde_json::Value;
 
     use crate::{SqliteStore, accounts, history, runs};
+
+    /// Charts over at least this many runs are reduced on two threads.
+    const PARALLEL_CHART_RUNS: usize = 8;
 
     #[async_trait]
     impl Store for SqliteStore {
@@ -342,12 +345,37 @@ mod store_impl {
         }
 
         async fn chart(&self, entity: &str, project: &str, query: &ChartQuery) -> Result<ChartResponse> {
-            let (entity, project, query) = (entity.to_string(), project.to_string(), query.clone());
-            self.read_cached(move |conn, cache| {
-                let mut source = history::ProjectSeries::new(conn, cache, &entity, &project);
-                heron_core::chart::answer(&mut source, &query)
-            })
-            .await
+            heron_core::chart::check_query(query)?;
+            let answer = |query: ChartQuery| {
+                let (entity, project) = (entity.to_string(), project.to_string());
+                self.read_cached(move |conn, cache| {
+                    let mut source = history::ProjectSeries::new(conn, cache, &entity, &project);
+                    heron_core::chart::answer(&mut source, &query)
+                })
+            };
+            // Many runs on the step axis: fix the shared range, then reduce two halves of the
+            // runs on two reader connections at once.
+            if query.x != XAxis::Step || query.runs.len() < PARALLEL_CHART_RUNS {
+                return answer(query.clone()).await;
+            }
+            let (entity_name, project_name, whole) = (entity.to_string(), project.to_string(), query.clone());
+            let range = self
+                .read_cached(move |conn, cache| {
+                    let mut source = history::ProjectSeries::new(conn, cache, &entity_name, &project_name);
+                    heron_core::chart::step_range(&mut source, &whole)
+                })
+                .await?;
+            let Some((lo, hi)) = range else { return answer(query.clone()).await };
+            let half = query.runs.len() / 2;
+            let part = |runs: &[String]| ChartQuery {
+                runs: runs.to_vec(),
+                x_min: Some(lo as f64),
+                x_max: Some(hi as f64),
+                ..query.clone()
+            };
+            let (mut first, second) = tokio::try_join!(answer(part(&query.runs[..half])), answer(part(&query.runs[half..])))?;
+            first.series.extend(second.series);
+            Ok(first)
         }
 
         async fn append_console(&self, run: &RunRef, append: &ConsoleAppend, now: f64) -> Result<u64> {

@@ -101,7 +101,9 @@ const MIGRATIONS: &[&str] = &[
         groups BLOB NOT NULL,
         data BLOB NOT NULL
     );
-    CREATE INDEX chunks_series_step ON chunks (series_id, step_max);
+    -- Covering: chart reads take chunk summaries from the index alone, never touching the
+    -- large rows (groups and points) of chunks that fall inside one bucket.
+    CREATE INDEX chunks_series_step ON chunks (series_id, step_max, step_min, count, summary);
     CREATE TABLE objects (
         series_id INTEGER NOT NULL REFERENCES series(id) ON DELETE CASCADE,
         step INTEGER NOT NULL,
