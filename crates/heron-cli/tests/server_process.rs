@@ -117,14 +117,19 @@ fn acknowledged_points_survive_kill_9_exactly_once() {
     let runs_url = format!("{base}/api/v1/projects/admin/crash/runs");
     let history = format!("{runs_url}/r/history");
     let read_all = |http: &reqwest::blocking::Client| -> Vec<Value> {
-        let page: Value = http.get(format!("{history}?keys=a,b&limit=100000")).bearer_auth(KEY).send().unwrap().json().unwrap();
+        let page: Value =
+            http.get(format!("{history}?keys=a,b&limit=100000")).bearer_auth(KEY).send().unwrap().json().unwrap();
         assert!(page["next_step"].is_null());
         page["rows"].as_array().unwrap().clone()
     };
     let rows = read_all(&http);
     let acked_rows = (in_flight - 1) * ROWS;
     // The batch in flight when the server died is either wholly stored or not at all.
-    assert!(rows.len() as u64 == acked_rows || rows.len() as u64 == acked_rows + ROWS, "{} rows for {acked_rows} acknowledged", rows.len());
+    assert!(
+        rows.len() as u64 == acked_rows || rows.len() as u64 == acked_rows + ROWS,
+        "{} rows for {acked_rows} acknowledged",
+        rows.len()
+    );
     for (index, row) in rows.iter().enumerate() {
         assert_eq!(row["_step"], index as u64);
         assert_eq!(row["a"], index as f64);
@@ -154,7 +159,8 @@ fn first_start_creates_the_admin_key_and_saves_it_for_the_sdk() {
     let credentials = std::fs::read_to_string(dir.path().join("heron/credentials.toml")).unwrap();
     assert!(credentials.contains(&key) && credentials.contains(&server.base), "{credentials}");
     let http = client();
-    let viewer: Value = http.get(format!("{}/api/v1/viewer", server.base)).bearer_auth(&key).send().unwrap().json().unwrap();
+    let viewer: Value =
+        http.get(format!("{}/api/v1/viewer", server.base)).bearer_auth(&key).send().unwrap().json().unwrap();
     assert_eq!(viewer["name"], "admin");
     assert_eq!(viewer["admin"], true);
 

@@ -51,10 +51,10 @@ pub fn check_query(query: &ChartQuery) -> Result<u32> {
             return Err(Error::invalid("x_min and x_max must be finite numbers"));
         }
     }
-    if let (Some(lo), Some(hi)) = (query.x_min, query.x_max) {
-        if lo > hi {
-            return Err(Error::invalid(format!("x_min ({lo}) is greater than x_max ({hi})")));
-        }
+    if let (Some(lo), Some(hi)) = (query.x_min, query.x_max)
+        && lo > hi
+    {
+        return Err(Error::invalid(format!("x_min ({lo}) is greater than x_max ({hi})")));
     }
     Ok(buckets)
 }
@@ -163,17 +163,19 @@ fn answer_by_x(source: &mut dyn ChartSource, query: &ChartQuery, n: u32, axis: &
                 None => Vec::new(),
             };
             points.retain(|p| !p.value.is_nan());
-            if *axis == XAxis::RelativeTime {
-                if let Some(start) = points.first().map(|p| p.value) {
-                    points.iter_mut().for_each(|p| p.value -= start);
-                }
+            if *axis == XAxis::RelativeTime
+                && let Some(start) = points.first().map(|p| p.value)
+            {
+                points.iter_mut().for_each(|p| p.value -= start);
             }
             let monotone = points.windows(2).all(|w| w[0].value <= w[1].value);
             x_series.insert((run.clone(), stream), XSeries { points, monotone });
         }
     }
     let values = || x_series.values().flat_map(|x| x.points.iter().map(|p| p.value));
-    let (Some(x_min), Some(x_max)) = (query.x_min.or(values().reduce(f64::min)), query.x_max.or(values().reduce(f64::max))) else {
+    let (Some(x_min), Some(x_max)) =
+        (query.x_min.or(values().reduce(f64::min)), query.x_max.or(values().reduce(f64::max)))
+    else {
         return Ok(empty_response(query, n));
     };
     let width = x_max - x_min;
@@ -190,7 +192,8 @@ fn answer_by_x(source: &mut dyn ChartSource, query: &ChartQuery, n: u32, axis: &
     for run in &query.runs {
         for key in &query.keys {
             let mut out = ChartSeries { run: run.clone(), key: key.clone(), ..Default::default() };
-            let xs = y_streams.get(&(run.clone(), key.clone())).and_then(|stream| x_series.get(&(run.clone(), *stream)));
+            let xs =
+                y_streams.get(&(run.clone(), key.clone())).and_then(|stream| x_series.get(&(run.clone(), *stream)));
             let (Some(xs), Some(mut opened)) = (xs, source.open(run, key, None)?) else {
                 series.push(out);
                 continue;
@@ -276,7 +279,14 @@ mod tests {
     }
 
     fn query(x: XAxis, buckets: u32) -> ChartQuery {
-        ChartQuery { runs: vec!["r".into()], keys: vec!["y".into()], x, x_min: None, x_max: None, buckets: Some(buckets) }
+        ChartQuery {
+            runs: vec!["r".into()],
+            keys: vec!["y".into()],
+            x,
+            x_min: None,
+            x_max: None,
+            buckets: Some(buckets),
+        }
     }
 
     #[test]
@@ -284,7 +294,10 @@ mod tests {
         let y: Vec<Point> = (0..5000).map(|s| Point::new(s, ((s * 7919) % 1000) as f64)).collect();
         // Time advances unevenly, logged every other step.
         let t: Vec<Point> = (0..5000).step_by(2).map(|s| Point::new(s, 1000.0 + (s as f64).powf(1.3))).collect();
-        let mut source = Source(HashMap::from([(("r".into(), "y".into()), y.clone()), (("r".into(), TIMESTAMP_KEY.into()), t.clone())]));
+        let mut source = Source(HashMap::from([
+            (("r".into(), "y".into()), y.clone()),
+            (("r".into(), TIMESTAMP_KEY.into()), t.clone()),
+        ]));
         let answer = answer(&mut source, &query(XAxis::Time, 97)).unwrap();
         let xs = XSeries { points: t.clone(), monotone: true };
         let (x_min, x_max) = (answer.x_min.unwrap(), answer.x_max.unwrap());

@@ -112,15 +112,15 @@ impl Summary {
         self.nan_count += later.nan_count;
         self.last = later.last;
         self.sum += later.sum;
-        if let Some(candidate) = later.min {
-            if self.min.is_none_or(|current| candidate.value < current.value) {
-                self.min = Some(candidate);
-            }
+        if let Some(candidate) = later.min
+            && self.min.is_none_or(|current| candidate.value < current.value)
+        {
+            self.min = Some(candidate);
         }
-        if let Some(candidate) = later.max {
-            if self.max.is_none_or(|current| candidate.value > current.value) {
-                self.max = Some(candidate);
-            }
+        if let Some(candidate) = later.max
+            && self.max.is_none_or(|current| candidate.value > current.value)
+        {
+            self.max = Some(candidate);
         }
     }
 
@@ -202,7 +202,7 @@ pub fn encode_chunk(points: &[Point]) -> Result<EncodedChunk> {
 }
 
 pub fn decode_points(data: &[u8]) -> Result<Vec<Point>> {
-    if data.len() % POINT_BYTES != 0 {
+    if !data.len().is_multiple_of(POINT_BYTES) {
         return Err(Error::internal(format!("corrupt chunk data: {} bytes", data.len())));
     }
     Ok(data
@@ -216,7 +216,7 @@ pub fn decode_points(data: &[u8]) -> Result<Vec<Point>> {
 }
 
 pub fn decode_groups(bytes: &[u8]) -> Result<Vec<Summary>> {
-    if bytes.len() % SUMMARY_BYTES != 0 {
+    if !bytes.len().is_multiple_of(SUMMARY_BYTES) {
         return Err(Error::internal(format!("corrupt group summaries: {} bytes", bytes.len())));
     }
     bytes.chunks_exact(SUMMARY_BYTES).map(Summary::decode).collect()
@@ -387,7 +387,10 @@ pub fn m4(reader: &mut dyn SeriesReader, lo: i64, hi: i64, buckets: &dyn Buckets
 /// The reference reduction: every point visited, in step order, into the bucket `bucket_of`
 /// gives it (`None` = outside the chart). Used where no summary helps (a non-monotone x-axis)
 /// and by tests as the truth M4 must equal.
-pub fn reduce_points(points: impl IntoIterator<Item = Point>, bucket_of: impl Fn(Point) -> Option<u32>) -> BTreeMap<u32, Summary> {
+pub fn reduce_points(
+    points: impl IntoIterator<Item = Point>,
+    bucket_of: impl Fn(Point) -> Option<u32>,
+) -> BTreeMap<u32, Summary> {
     let mut out: BTreeMap<u32, Summary> = BTreeMap::new();
     for point in points {
         let Some(bucket) = bucket_of(point) else { continue };
@@ -419,7 +422,11 @@ impl SeriesReader for MemorySeries {
         let mut out = Vec::new();
         for (handle, chunk) in self.chunks.iter().enumerate() {
             if chunk.step_max >= lo && chunk.step_min <= hi {
-                out.push(ChunkMeta { handle: handle as i64, count: chunk.count, summary: Summary::decode(&chunk.summary)? });
+                out.push(ChunkMeta {
+                    handle: handle as i64,
+                    count: chunk.count,
+                    summary: Summary::decode(&chunk.summary)?,
+                });
             }
         }
         Ok(out)

@@ -49,10 +49,10 @@ pub fn validate_rows(rows: &[HistoryRow]) -> Result<()> {
             )));
         }
         points += keys;
-        if let Some(time) = row.time {
-            if !time.is_finite() {
-                return Err(Error::invalid(format!("the row at step {} has a non-finite time", row.step)));
-            }
+        if let Some(time) = row.time
+            && !time.is_finite()
+        {
+            return Err(Error::invalid(format!("the row at step {} has a non-finite time", row.step)));
         }
         for key in row.scalars.keys().chain(row.objects.keys()) {
             names::check_key("metric key", key)?;
@@ -65,7 +65,10 @@ pub fn validate_rows(rows: &[HistoryRow]) -> Result<()> {
         }
         for (key, value) in &row.objects {
             if names::json_depth(value) > limits::MAX_JSON_DEPTH {
-                return Err(Error::invalid(format!("value of {key:?} is nested deeper than {} levels", limits::MAX_JSON_DEPTH)));
+                return Err(Error::invalid(format!(
+                    "value of {key:?} is nested deeper than {} levels",
+                    limits::MAX_JSON_DEPTH
+                )));
             }
         }
     }
@@ -129,7 +132,12 @@ pub fn system_rows(batch: &SystemBatch, first_step: i64) -> Result<Vec<HistoryRo
             if !sample.time.is_finite() {
                 return Err(Error::invalid("system sample time must be a finite unix time"));
             }
-            Ok(HistoryRow { step: first_step + index as i64, time: Some(sample.time), scalars: sample.values.clone(), objects: BTreeMap::new() })
+            Ok(HistoryRow {
+                step: first_step + index as i64,
+                time: Some(sample.time),
+                scalars: sample.values.clone(),
+                objects: BTreeMap::new(),
+            })
         })
         .collect()
 }
@@ -174,7 +182,12 @@ mod tests {
         let long = "k".repeat(300);
         assert!(columnize(&[row(0, &[(long.as_str(), 1.0)])], 0.0).is_err());
         let wide: Vec<(String, f64)> = (0..limits::MAX_KEYS_PER_ROW + 1).map(|i| (format!("k{i}"), 1.0)).collect();
-        let wide_row = HistoryRow { step: 0, time: None, scalars: wide.into_iter().map(|(k, v)| (k, Scalar(v))).collect(), objects: BTreeMap::new() };
+        let wide_row = HistoryRow {
+            step: 0,
+            time: None,
+            scalars: wide.into_iter().map(|(k, v)| (k, Scalar(v))).collect(),
+            objects: BTreeMap::new(),
+        };
         assert_eq!(columnize(&[wide_row], 0.0).unwrap_err().kind, crate::ErrorKind::PayloadTooLarge);
     }
 }

@@ -20,6 +20,14 @@ pub fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// A run id like wandb's: 8 lowercase letters and digits.
+pub fn random_run_id() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..8).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -32,12 +40,4 @@ mod tests {
         assert_eq!(hash_secret(&a), hash_secret(&a));
         assert_eq!(hash_secret(&a).len(), 64);
     }
-}
-
-/// A run id like wandb's: 8 lowercase letters and digits.
-pub fn random_run_id() -> String {
-    use rand::Rng;
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let mut rng = rand::rng();
-    (0..8).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
 }

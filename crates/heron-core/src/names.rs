@@ -17,9 +17,7 @@ pub fn check_name(what: &str, name: &str) -> Result<()> {
         return Err(Error::invalid(format!("{what} {name:?} must not start with '.'")));
     }
     if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))) {
-        return Err(Error::invalid(format!(
-            "{what} {name:?} contains {bad:?}; use letters, digits, '_', '-' and '.'"
-        )));
+        return Err(Error::invalid(format!("{what} {name:?} contains {bad:?}; use letters, digits, '_', '-' and '.'")));
     }
     Ok(())
 }
@@ -54,9 +52,7 @@ pub fn check_file_path(path: &str) -> Result<()> {
         )));
     }
     if path.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
-        return Err(Error::invalid(format!(
-            "file path {path:?} must not contain empty, '.' or '..' segments"
-        )));
+        return Err(Error::invalid(format!("file path {path:?} must not contain empty, '.' or '..' segments")));
     }
     Ok(())
 }
@@ -72,10 +68,7 @@ pub fn json_depth(value: &serde_json::Value) -> usize {
 
 pub fn check_document(what: &str, value: &serde_json::Value) -> Result<()> {
     if json_depth(value) > limits::MAX_JSON_DEPTH {
-        return Err(Error::invalid(format!(
-            "{what} is nested deeper than {} levels",
-            limits::MAX_JSON_DEPTH
-        )));
+        return Err(Error::invalid(format!("{what} is nested deeper than {} levels", limits::MAX_JSON_DEPTH)));
     }
     Ok(())
 }

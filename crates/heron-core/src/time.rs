@@ -8,7 +8,5 @@ pub fn now() -> f64 {
 
 pub fn rfc3339(unix_seconds: f64) -> String {
     let micros = (unix_seconds * 1e6).round() as i64;
-    DateTime::<Utc>::from_timestamp_micros(micros)
-        .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::Millis, true)
+    DateTime::<Utc>::from_timestamp_micros(micros).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Millis, true)
 }

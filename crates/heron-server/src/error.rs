@@ -89,7 +89,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 }
 
 fn serde_urlencoded_like<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
-    axum::extract::Query::<T>::try_from_uri(&format!("/?{query}").parse().map_err(|_| Error::invalid("bad query string"))?)
-        .map(|q| q.0)
-        .map_err(|e| ApiError(Error::invalid(format!("invalid query parameters: {}", e.body_text()))))
+    axum::extract::Query::<T>::try_from_uri(
+        &format!("/?{query}").parse().map_err(|_| Error::invalid("bad query string"))?,
+    )
+    .map(|q| q.0)
+    .map_err(|e| ApiError(Error::invalid(format!("invalid query parameters: {}", e.body_text()))))
 }

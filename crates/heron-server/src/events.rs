@@ -9,20 +9,23 @@ use tokio::sync::broadcast;
 /// Events a slow subscriber may fall behind by before it is told to re-read.
 const CAPACITY: usize = 1024;
 
+/// One channel per (entity, project).
+type Channels = HashMap<(String, String), broadcast::Sender<Arc<ProjectEvent>>>;
+
 #[derive(Default)]
 pub struct Events {
-    channels: Mutex<HashMap<(String, String), broadcast::Sender<Arc<ProjectEvent>>>>,
+    channels: Mutex<Channels>,
 }
 
 impl Events {
     pub fn publish(&self, entity: &str, project: &str, event: ProjectEvent) {
         let Ok(mut channels) = self.channels.lock() else { return };
         let key = (entity.to_string(), project.to_string());
-        if let Some(sender) = channels.get(&key) {
-            if sender.send(Arc::new(event)).is_err() {
-                // Nobody listens any more.
-                channels.remove(&key);
-            }
+        if let Some(sender) = channels.get(&key)
+            && sender.send(Arc::new(event)).is_err()
+        {
+            // Nobody listens any more.
+            channels.remove(&key);
         }
     }
 

@@ -171,7 +171,8 @@ fn csv_cell(value: Option<&Value>) -> String {
 }
 
 fn parquet_schema(columns: &[Column]) -> Schema {
-    let mut fields = vec![Field::new("_step", DataType::Int64, false), Field::new(TIMESTAMP_KEY, DataType::Float64, true)];
+    let mut fields =
+        vec![Field::new("_step", DataType::Int64, false), Field::new(TIMESTAMP_KEY, DataType::Float64, true)];
     fields.extend(
         columns.iter().map(|c| Field::new(&c.key, if c.scalar { DataType::Float64 } else { DataType::Utf8 }, true)),
     );

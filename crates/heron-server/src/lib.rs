@@ -23,8 +23,8 @@ use heron_types::ProjectEvent;
 use tokio::net::TcpListener;
 
 pub use auth::KEY_COOKIE;
-pub use heron_store_sqlite::Durability;
 pub use error::status_of;
+pub use heron_store_sqlite::Durability;
 pub use openapi::openapi_json;
 
 /// What the server needs to start. The CLI fills it from flags, env vars and a TOML file.
@@ -99,13 +99,16 @@ pub fn open_store(config: &ServerConfig) -> Result<Arc<dyn Store>> {
                     "PostgreSQL is not supported by this build yet; use the embedded store (omit --database-url)",
                 ));
             } else if url.contains("://") {
-                return Err(Error::invalid(format!("unsupported database URL {url:?}; use sqlite:///path/to/heron.db")));
+                return Err(Error::invalid(format!(
+                    "unsupported database URL {url:?}; use sqlite:///path/to/heron.db"
+                )));
             } else {
                 PathBuf::from(url)
             }
         }
     };
-    let options = SqliteOptions { durability: config.durability, cache_bytes: config.cache_bytes, ..Default::default() };
+    let options =
+        SqliteOptions { durability: config.durability, cache_bytes: config.cache_bytes, ..Default::default() };
     Ok(Arc::new(SqliteStore::open(path, options)?))
 }
 
@@ -178,7 +181,11 @@ async fn watch_heartbeats(state: AppState) {
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then finishes the requests in flight.
-pub async fn serve(state: AppState, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let watcher = tokio::spawn(watch_heartbeats(state.clone()));
     let closing = state.closing.clone();
     let app = router(state);

@@ -38,7 +38,10 @@ async fn a_run_lives_its_whole_life_through_the_api() {
         .await;
     assert_eq!(ack, json!({"seq": 1, "duplicate": false, "rows": 3, "points": 8, "dropped_points": 0, "last_step": 2}));
     server
-        .post("/projects/admin/vision/runs/resnet-1/history", json!({"seq": 2, "rows": [{"step": 3, "scalars": {"loss": 0.5}}]}))
+        .post(
+            "/projects/admin/vision/runs/resnet-1/history",
+            json!({"seq": 2, "rows": [{"step": 3, "scalars": {"loss": 0.5}}]}),
+        )
         .await;
 
     let page = server.get("/projects/admin/vision/runs/resnet-1/history?keys=loss,acc,note,flags").await;
@@ -65,20 +68,46 @@ async fn a_run_lives_its_whole_life_through_the_api() {
     assert_eq!(note["kind"], "object");
 
     // Config and summary merge (null removes), edits, heartbeat.
-    let run = server.call(Method::PATCH, "/projects/admin/vision/runs/resnet-1/config", Some(json!({"opt": {"momentum": 0.9}, "lr": null}))).await.1;
+    let run = server
+        .call(
+            Method::PATCH,
+            "/projects/admin/vision/runs/resnet-1/config",
+            Some(json!({"opt": {"momentum": 0.9}, "lr": null})),
+        )
+        .await
+        .1;
     assert_eq!(run["config"], json!({"opt": {"name": "sgd", "momentum": 0.9}}));
-    let run = server.call(Method::PATCH, "/projects/admin/vision/runs/resnet-1/summary", Some(json!({"loss": 0.5, "best": {"acc": 0.2}}))).await.1;
+    let run = server
+        .call(
+            Method::PATCH,
+            "/projects/admin/vision/runs/resnet-1/summary",
+            Some(json!({"loss": 0.5, "best": {"acc": 0.2}})),
+        )
+        .await
+        .1;
     assert_eq!(run["summary"], json!({"loss": 0.5, "best": {"acc": 0.2}}));
     let (status, run) = server
-        .call(Method::PATCH, "/projects/admin/vision/runs/resnet-1", Some(json!({"name": "renamed", "tags": ["a", "b"], "notes": "hello", "group": ""})))
+        .call(
+            Method::PATCH,
+            "/projects/admin/vision/runs/resnet-1",
+            Some(json!({"name": "renamed", "tags": ["a", "b"], "notes": "hello", "group": ""})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{run}");
-    assert_eq!((run["name"].clone(), run["tags"].clone(), run["notes"].clone(), run["group"].clone()), (json!("renamed"), json!(["a", "b"]), json!("hello"), Value::Null));
+    assert_eq!(
+        (run["name"].clone(), run["tags"].clone(), run["notes"].clone(), run["group"].clone()),
+        (json!("renamed"), json!(["a", "b"]), json!("hello"), Value::Null)
+    );
     server.post("/projects/admin/vision/runs/resnet-1/heartbeat", json!({})).await;
 
     // Console: append, overwrite a progress line, read.
     server.post("/projects/admin/vision/runs/resnet-1/console", json!({"lines": ["epoch 1", "progress 10%"]})).await;
-    server.post("/projects/admin/vision/runs/resnet-1/console", json!({"offset": 1, "lines": ["progress 100%", "done"], "stream": "stderr"})).await;
+    server
+        .post(
+            "/projects/admin/vision/runs/resnet-1/console",
+            json!({"offset": 1, "lines": ["progress 100%", "done"], "stream": "stderr"}),
+        )
+        .await;
     let console = server.get("/projects/admin/vision/runs/resnet-1/console").await;
     assert_eq!(console["total"], 3);
     let texts: Vec<&str> = console["lines"].as_array().unwrap().iter().map(|l| l["text"].as_str().unwrap()).collect();
@@ -97,16 +126,27 @@ async fn a_run_lives_its_whole_life_through_the_api() {
     let files = server.get("/projects/admin/vision/runs/resnet-1/files").await;
     assert_eq!(files[0]["path"], "checkpoints/model.bin");
     assert_eq!(files[0]["size"], content.len());
-    let downloaded = server.request(Method::GET, "/projects/admin/vision/runs/resnet-1/files/checkpoints/model.bin").send().await.unwrap();
+    let downloaded = server
+        .request(Method::GET, "/projects/admin/vision/runs/resnet-1/files/checkpoints/model.bin")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(downloaded.status(), StatusCode::OK);
     assert_eq!(downloaded.bytes().await.unwrap().to_vec(), content);
 
     // Finish, then resume: the client learns where to continue.
-    let run = server.call(Method::PATCH, "/projects/admin/vision/runs/resnet-1", Some(json!({"state": "finished", "exit_code": 0}))).await.1;
+    let run = server
+        .call(Method::PATCH, "/projects/admin/vision/runs/resnet-1", Some(json!({"state": "finished", "exit_code": 0})))
+        .await
+        .1;
     assert_eq!(run["state"], "finished");
     assert!(run["finished_at"].is_string());
     let (status, resumed) = server
-        .call(Method::POST, "/projects/admin/vision/runs", Some(json!({"id": "resnet-1", "resume": "must", "config": {"epochs": 3}})))
+        .call(
+            Method::POST,
+            "/projects/admin/vision/runs",
+            Some(json!({"id": "resnet-1", "resume": "must", "config": {"epochs": 3}})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(resumed["resumed"], true);
@@ -117,7 +157,9 @@ async fn a_run_lives_its_whole_life_through_the_api() {
     assert_eq!(resumed["console_lines"], 3);
     assert_eq!(resumed["run"]["config"]["epochs"], 3);
     assert_eq!(resumed["run"]["summary"]["loss"], 0.5);
-    let (status, body) = server.call(Method::POST, "/projects/admin/vision/runs", Some(json!({"id": "resnet-1", "resume": "never"}))).await;
+    let (status, body) = server
+        .call(Method::POST, "/projects/admin/vision/runs", Some(json!({"id": "resnet-1", "resume": "never"})))
+        .await;
     assert_error(status, &body, StatusCode::CONFLICT, "already_exists");
 
     // Projects and listing.
@@ -130,7 +172,8 @@ async fn a_run_lives_its_whole_life_through_the_api() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, body) = server.call(Method::GET, "/projects/admin/vision/runs/resnet-1", None).await;
     assert_error(status, &body, StatusCode::NOT_FOUND, "not_found");
-    let (status, _) = server.call(Method::GET, "/projects/admin/vision/runs/resnet-1/files/checkpoints/model.bin", None).await;
+    let (status, _) =
+        server.call(Method::GET, "/projects/admin/vision/runs/resnet-1/files/checkpoints/model.bin", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     server.shutdown().await;
 }
@@ -148,12 +191,20 @@ async fn the_same_batch_sent_twice_is_stored_once() {
     let run = server.get("/projects/admin/p/runs/r").await;
     assert_eq!(run["history_rows"], 500);
     let keys = server.get("/projects/admin/p/runs/r/history/keys").await;
-    assert!(keys.as_array().unwrap().iter().filter(|k| k["key"] == "x" || k["key"] == "y").all(|k| k["count"] == 500), "{keys}");
+    assert!(
+        keys.as_array().unwrap().iter().filter(|k| k["key"] == "x" || k["key"] == "y").all(|k| k["count"] == 500),
+        "{keys}"
+    );
     let page = server.get("/projects/admin/p/runs/r/history?limit=100000").await;
     assert_eq!(page["rows"].as_array().unwrap().len(), 500);
 
     // A new seq with steps already stored adds nothing and says so.
-    let replay = server.post("/projects/admin/p/runs/r/history", json!({"seq": 8, "rows": [{"step": 10, "scalars": {"x": 99}}, {"step": 500, "scalars": {"x": 1}}]})).await;
+    let replay = server
+        .post(
+            "/projects/admin/p/runs/r/history",
+            json!({"seq": 8, "rows": [{"step": 10, "scalars": {"x": 99}}, {"step": 500, "scalars": {"x": 1}}]}),
+        )
+        .await;
     assert_eq!(replay["dropped_points"], 1);
     assert_eq!(replay["points"], 1);
     // An empty batch changes nothing.
@@ -212,12 +263,15 @@ async fn clients_get_the_documented_errors() {
     let bob = created["api_key"].as_str().unwrap().to_string();
     let (status, body) = server.call_with_key(&bob, Method::GET, "/projects/admin/p/runs/r", None).await;
     assert_error(status, &body, StatusCode::FORBIDDEN, "forbidden");
-    let (status, body) = server.call_with_key(&bob, Method::POST, "/projects/admin/p/runs/r/history", Some(json!({"seq": 1, "rows": []}))).await;
+    let (status, body) = server
+        .call_with_key(&bob, Method::POST, "/projects/admin/p/runs/r/history", Some(json!({"seq": 1, "rows": []})))
+        .await;
     assert_error(status, &body, StatusCode::FORBIDDEN, "forbidden");
     let (status, body) = server.call_with_key(&bob, Method::POST, "/users", Some(json!({"name": "eve"}))).await;
     assert_error(status, &body, StatusCode::FORBIDDEN, "forbidden");
     // ... but bob works in his own entity.
-    let (status, _) = server.call_with_key(&bob, Method::POST, "/projects/bob/mine/runs", Some(json!({"id": "b1"}))).await;
+    let (status, _) =
+        server.call_with_key(&bob, Method::POST, "/projects/bob/mine/runs", Some(json!({"id": "b1"}))).await;
     assert_eq!(status, StatusCode::CREATED);
 
     // 404: missing run, project, entity, route.
@@ -225,7 +279,8 @@ async fn clients_get_the_documented_errors() {
         let (status, body) = server.call(Method::GET, path, None).await;
         assert_error(status, &body, StatusCode::NOT_FOUND, "not_found");
     }
-    let (status, body) = server.call(Method::POST, "/projects/admin/p/runs/nope/history", Some(json!({"seq": 1, "rows": []}))).await;
+    let (status, body) =
+        server.call(Method::POST, "/projects/admin/p/runs/nope/history", Some(json!({"seq": 1, "rows": []}))).await;
     assert_error(status, &body, StatusCode::NOT_FOUND, "not_found");
 
     // 413: a body over the limit, too many rows.
@@ -234,7 +289,8 @@ async fn clients_get_the_documented_errors() {
     let (status, body) = common::decode(response).await;
     assert_error(status, &body, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
     let rows: Vec<Value> = (0..heron_types::limits::MAX_ROWS_PER_BATCH + 1).map(|s| json!({"step": s})).collect();
-    let (status, body) = server.call(Method::POST, "/projects/admin/p/runs/r/history", Some(json!({"seq": 1, "rows": rows}))).await;
+    let (status, body) =
+        server.call(Method::POST, "/projects/admin/p/runs/r/history", Some(json!({"seq": 1, "rows": rows}))).await;
     assert_error(status, &body, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
 
     // 422: malformed JSON, wrong types, a string scalar, unknown fields, reserved and long keys,
@@ -263,7 +319,11 @@ async fn clients_get_the_documented_errors() {
     let (status, body) = server.call(Method::GET, "/projects/admin/p/runs?filter=config.lr%20%3E%3E%201", None).await;
     assert_error(status, &body, StatusCode::UNPROCESSABLE_ENTITY, "invalid_argument");
     assert!(body["error"]["message"].as_str().unwrap().contains("column"), "{body}");
-    for path in ["/projects/admin/p/runs/r/history?limit=abc", "/projects/admin/p/runs/r/history?limit=0", "/projects/admin/p/runs/r/console?limit=0"] {
+    for path in [
+        "/projects/admin/p/runs/r/history?limit=abc",
+        "/projects/admin/p/runs/r/history?limit=0",
+        "/projects/admin/p/runs/r/console?limit=0",
+    ] {
         let (status, body) = server.call(Method::GET, path, None).await;
         assert_error(status, &body, StatusCode::UNPROCESSABLE_ENTITY, "invalid_argument");
     }
@@ -271,12 +331,19 @@ async fn clients_get_the_documented_errors() {
     assert_error(status, &body, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
     // A path that would climb out of the run's folder (percent-encoded so no client normalises it).
     for escape in ["a%2F..%2F..%2Fetc%2Fpasswd", "%2Fetc%2Fpasswd", "%2E%2E%2Fx", "a%5C..%5Cb"] {
-        let response = server.request(Method::PUT, &format!("/projects/admin/p/runs/r/files/{escape}")).body("x").send().await.unwrap();
+        let response = server
+            .request(Method::PUT, &format!("/projects/admin/p/runs/r/files/{escape}"))
+            .body("x")
+            .send()
+            .await
+            .unwrap();
         let (status, body) = common::decode(response).await;
         assert_error(status, &body, StatusCode::UNPROCESSABLE_ENTITY, "invalid_argument");
     }
     // Unicode keys are fine.
-    let ack = server.post("/projects/admin/p/runs/r/history", json!({"seq": 2, "rows": [{"step": 1, "scalars": {unicode: 1.5}}]})).await;
+    let ack = server
+        .post("/projects/admin/p/runs/r/history", json!({"seq": 2, "rows": [{"step": 1, "scalars": {unicode: 1.5}}]}))
+        .await;
     assert_eq!(ack["points"], 1);
     let rows = server.get("/projects/admin/p/runs/r/history").await;
     assert_eq!(rows["rows"][0][unicode], 1.5);
@@ -290,8 +357,19 @@ async fn runs_are_filtered_sorted_and_paged() {
     let server = TestServer::start().await;
     for i in 0..30 {
         let tags = if i % 3 == 0 { json!(["baseline"]) } else { json!([]) };
-        server.post("/projects/admin/q/runs", json!({"id": format!("run-{i:02}"), "config": {"lr": i as f64 / 100.0}, "tags": tags})).await;
-        server.call(Method::PATCH, &format!("/projects/admin/q/runs/run-{i:02}/summary"), Some(json!({"val_loss": (30 - i) as f64 / 10.0}))).await;
+        server
+            .post(
+                "/projects/admin/q/runs",
+                json!({"id": format!("run-{i:02}"), "config": {"lr": i as f64 / 100.0}, "tags": tags}),
+            )
+            .await;
+        server
+            .call(
+                Method::PATCH,
+                &format!("/projects/admin/q/runs/run-{i:02}/summary"),
+                Some(json!({"val_loss": (30 - i) as f64 / 10.0})),
+            )
+            .await;
     }
     server.call(Method::PATCH, "/projects/admin/q/runs/run-29", Some(json!({"state": "finished"}))).await;
     let filter = "config.lr > 0.05 and summary.val_loss < 2.0 and (tags contains \"baseline\" or state = \"finished\")";
@@ -326,12 +404,18 @@ async fn live_points_and_run_changes_arrive_on_the_event_stream() {
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
     let mut body = response.bytes_stream();
-    server.post("/projects/admin/live/runs/r/history", json!({"seq": 1, "rows": [{"step": 5, "scalars": {"loss": 0.25}}]})).await;
+    server
+        .post(
+            "/projects/admin/live/runs/r/history",
+            json!({"seq": 1, "rows": [{"step": 5, "scalars": {"loss": 0.25}}]}),
+        )
+        .await;
     server.call(Method::PATCH, "/projects/admin/live/runs/r/summary", Some(json!({"loss": 0.25}))).await;
     let mut text = String::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while !(text.contains("event: points") && text.contains("event: run")) {
-        let chunk = tokio::time::timeout_at(deadline, body.next()).await.expect("events arrive in time").unwrap().unwrap();
+        let chunk =
+            tokio::time::timeout_at(deadline, body.next()).await.expect("events arrive in time").unwrap().unwrap();
         text.push_str(&String::from_utf8_lossy(&chunk));
     }
     let points_line = text.lines().skip_while(|l| *l != "event: points").nth(1).unwrap();
@@ -340,9 +424,15 @@ async fn live_points_and_run_changes_arrive_on_the_event_stream() {
     assert_eq!(event["rows"], json!([{"_step": 5, "loss": 0.25}]));
     // A batch whose first row repeats a stored step: live clients get only what was stored.
     text.clear();
-    server.post("/projects/admin/live/runs/r/history", json!({"seq": 2, "rows": [{"step": 5, "scalars": {"loss": 9.0}}, {"step": 6, "scalars": {"loss": 0.2}}]})).await;
+    server
+        .post(
+            "/projects/admin/live/runs/r/history",
+            json!({"seq": 2, "rows": [{"step": 5, "scalars": {"loss": 9.0}}, {"step": 6, "scalars": {"loss": 0.2}}]}),
+        )
+        .await;
     while !text.contains("event: points") {
-        let chunk = tokio::time::timeout_at(deadline, body.next()).await.expect("events arrive in time").unwrap().unwrap();
+        let chunk =
+            tokio::time::timeout_at(deadline, body.next()).await.expect("events arrive in time").unwrap().unwrap();
         text.push_str(&String::from_utf8_lossy(&chunk));
     }
     let points_line = text.lines().skip_while(|l| *l != "event: points").nth(1).unwrap();
@@ -381,10 +471,15 @@ async fn export_streams_csv_and_parquet_at_full_resolution() {
     assert_eq!(rows[7], "7,107.0,NaN,");
     assert_eq!(rows[24_999], "24999,25099.0,12499.5,");
 
-    let parquet = server.request(Method::GET, "/projects/admin/e/runs/r/history/export?format=parquet&keys=loss").send().await.unwrap();
+    let parquet = server
+        .request(Method::GET, "/projects/admin/e/runs/r/history/export?format=parquet&keys=loss")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(parquet.status(), StatusCode::OK);
     let bytes = parquet.bytes().await.unwrap();
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap().build().unwrap();
+    let reader =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap().build().unwrap();
     let mut total = 0usize;
     let mut saw_nan = false;
     for batch in reader {
@@ -425,19 +520,33 @@ async fn system_metrics_are_a_time_keyed_stream() {
     let server = TestServer::start().await;
     server.create_run("sys", "r").await;
     // A history row at another time: system samples must be placed by their own times.
-    server.post("/projects/admin/sys/runs/r/history", json!({"seq": 1, "rows": [{"step": 0, "time": 5.0, "scalars": {"loss": 1.0}}]})).await;
+    server
+        .post(
+            "/projects/admin/sys/runs/r/history",
+            json!({"seq": 1, "rows": [{"step": 0, "time": 5.0, "scalars": {"loss": 1.0}}]}),
+        )
+        .await;
     for seq in 1..=2 {
-        let rows: Vec<Value> = (0..3).map(|i| json!({"time": 1000.0 + (seq * 3 + i) as f64, "values": {"system/cpu": 10.0 * i as f64}})).collect();
+        let rows: Vec<Value> = (0..3)
+            .map(|i| json!({"time": 1000.0 + (seq * 3 + i) as f64, "values": {"system/cpu": 10.0 * i as f64}}))
+            .collect();
         server.post("/projects/admin/sys/runs/r/system", json!({"seq": seq, "rows": rows})).await;
     }
-    let again = server.post("/projects/admin/sys/runs/r/system", json!({"seq": 2, "rows": [{"time": 1.0, "values": {"system/cpu": 1.0}}]})).await;
+    let again = server
+        .post(
+            "/projects/admin/sys/runs/r/system",
+            json!({"seq": 2, "rows": [{"time": 1.0, "values": {"system/cpu": 1.0}}]}),
+        )
+        .await;
     assert_eq!(again["duplicate"], true);
     let page = server.get("/projects/admin/sys/runs/r/system").await;
     let rows = page["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 6);
     assert_eq!(rows[5]["_step"], 5);
     assert_eq!(rows[5]["_timestamp"], 1008.0);
-    let chart = server.post("/projects/admin/sys/chart", json!({"runs": ["r"], "keys": ["system/cpu"], "x": "time", "buckets": 6})).await;
+    let chart = server
+        .post("/projects/admin/sys/chart", json!({"runs": ["r"], "keys": ["system/cpu"], "x": "time", "buckets": 6}))
+        .await;
     assert_eq!(chart["series"][0]["count"].as_array().unwrap().iter().map(|c| c.as_u64().unwrap()).sum::<u64>(), 6);
     assert_eq!(chart["x_min"], 1003.0);
     assert_eq!(chart["series"][0]["first_x"][0], 1003.0);
@@ -453,11 +562,20 @@ async fn a_single_spike_is_visible_at_every_zoom() {
     server.create_run("spike", "r").await;
     let n = 200_000i64;
     let spike_step = 123_457;
-    let points: Vec<(i64, f64)> = (0..n).map(|s| (s, if s == spike_step { 1e7 } else { (s % 100) as f64 / 100.0 })).collect();
+    let points: Vec<(i64, f64)> =
+        (0..n).map(|s| (s, if s == spike_step { 1e7 } else { (s % 100) as f64 / 100.0 })).collect();
     server.log_series("spike", "r", "loss", &points, 20_000).await;
-    for (x_min, x_max, buckets) in [(None, None, 1000), (Some(0.0), Some(199_999.0), 37), (Some(120_000.0), Some(125_000.0), 500), (Some(123_457.0), Some(123_457.0), 1)] {
+    for (x_min, x_max, buckets) in [
+        (None, None, 1000),
+        (Some(0.0), Some(199_999.0), 37),
+        (Some(120_000.0), Some(125_000.0), 500),
+        (Some(123_457.0), Some(123_457.0), 1),
+    ] {
         let chart = server
-            .post("/projects/admin/spike/chart", json!({"runs": ["r"], "keys": ["loss"], "x_min": x_min, "x_max": x_max, "buckets": buckets}))
+            .post(
+                "/projects/admin/spike/chart",
+                json!({"runs": ["r"], "keys": ["loss"], "x_min": x_min, "x_max": x_max, "buckets": buckets}),
+            )
             .await;
         let series = &chart["series"][0];
         let max = series["max_y"].as_array().unwrap().iter().map(number).fold(f64::MIN, f64::max);
@@ -471,7 +589,8 @@ async fn a_single_spike_is_visible_at_every_zoom() {
 async fn charts_never_show_a_deleted_runs_data() {
     let server = TestServer::start().await;
     let points = |value: f64| (0..5000).map(|s| (s, value)).collect::<Vec<(i64, f64)>>();
-    let max_of = |chart: &Value| chart["series"][0]["max_y"].as_array().unwrap().iter().map(number).fold(f64::MIN, f64::max);
+    let max_of =
+        |chart: &Value| chart["series"][0]["max_y"].as_array().unwrap().iter().map(number).fold(f64::MIN, f64::max);
     let query = json!({"runs": ["r"], "keys": ["y"], "buckets": 333});
     server.create_run("cache", "r").await;
     server.log_series("cache", "r", "y", &points(1.0), 5000).await;

@@ -9,20 +9,25 @@ use crate::ResultExt;
 pub(crate) fn insert_user(conn: &Connection, name: &str, admin: bool, key_hash: &str) -> Result<User> {
     names::check_name("user name", name)?;
     let now = time::now();
-    let taken: bool = conn
-        .query_row("SELECT EXISTS (SELECT 1 FROM entities WHERE name = ?1)", [name], |row| row.get(0))
-        .db()?;
+    let taken: bool =
+        conn.query_row("SELECT EXISTS (SELECT 1 FROM entities WHERE name = ?1)", [name], |row| row.get(0)).db()?;
     if taken {
         return Err(Error::already_exists(format!("the name {name:?} is taken by a user or team")));
     }
     conn.execute("INSERT INTO users (name, admin, created_at) VALUES (?1, ?2, ?3)", params![name, admin, now]).db()?;
     let user_id = conn.last_insert_rowid();
-    conn.execute("INSERT INTO api_keys (hash, user_id, created_at) VALUES (?1, ?2, ?3)", params![key_hash, user_id, now])
-        .db()?;
+    conn.execute(
+        "INSERT INTO api_keys (hash, user_id, created_at) VALUES (?1, ?2, ?3)",
+        params![key_hash, user_id, now],
+    )
+    .db()?;
     conn.execute("INSERT INTO entities (name, kind, created_at) VALUES (?1, 'user', ?2)", params![name, now]).db()?;
     let entity_id = conn.last_insert_rowid();
-    conn.execute("INSERT INTO memberships (entity_id, user_id, role) VALUES (?1, ?2, 'admin')", params![entity_id, user_id])
-        .db()?;
+    conn.execute(
+        "INSERT INTO memberships (entity_id, user_id, role) VALUES (?1, ?2, 'admin')",
+        params![entity_id, user_id],
+    )
+    .db()?;
     Ok(User { id: user_id, name: name.to_string(), admin })
 }
 
@@ -41,8 +46,11 @@ pub(crate) fn user_by_key(conn: &Connection, key_hash: &str) -> Result<Option<Us
 }
 
 pub(crate) fn add_api_key(conn: &Connection, user_id: i64, key_hash: &str) -> Result<()> {
-    conn.execute("INSERT INTO api_keys (hash, user_id, created_at) VALUES (?1, ?2, ?3)", params![key_hash, user_id, time::now()])
-        .db()?;
+    conn.execute(
+        "INSERT INTO api_keys (hash, user_id, created_at) VALUES (?1, ?2, ?3)",
+        params![key_hash, user_id, time::now()],
+    )
+    .db()?;
     Ok(())
 }
 
@@ -101,14 +109,20 @@ pub(crate) fn create_team(conn: &Connection, name: &str, owner_id: i64) -> Resul
     }
     let now = time::now();
     let inserted = conn
-        .execute("INSERT INTO entities (name, kind, created_at) VALUES (?1, 'team', ?2) ON CONFLICT (name) DO NOTHING", params![name, now])
+        .execute(
+            "INSERT INTO entities (name, kind, created_at) VALUES (?1, 'team', ?2) ON CONFLICT (name) DO NOTHING",
+            params![name, now],
+        )
         .db()?;
     if inserted == 0 {
         return Err(Error::already_exists(format!("the name {name:?} is taken by a user or team")));
     }
     let entity_id = conn.last_insert_rowid();
-    conn.execute("INSERT INTO memberships (entity_id, user_id, role) VALUES (?1, ?2, 'admin')", params![entity_id, owner_id])
-        .db()?;
+    conn.execute(
+        "INSERT INTO memberships (entity_id, user_id, role) VALUES (?1, ?2, 'admin')",
+        params![entity_id, owner_id],
+    )
+    .db()?;
     get_entity(conn, name)
 }
 
@@ -147,7 +161,8 @@ pub(crate) fn project_id(conn: &Connection, entity: &str, project: &str, create:
     }
 }
 
-const PROJECT_SELECT: &str = "SELECT e.name, p.name, p.description, p.created_at, (SELECT COUNT(*) FROM runs r WHERE r.project_id = p.id)
+const PROJECT_SELECT: &str =
+    "SELECT e.name, p.name, p.description, p.created_at, (SELECT COUNT(*) FROM runs r WHERE r.project_id = p.id)
      FROM projects p JOIN entities e ON e.id = p.entity_id";
 
 fn project_row(row: &rusqlite::Row) -> rusqlite::Result<Project> {
@@ -176,10 +191,14 @@ pub(crate) fn create_project(conn: &Connection, entity: &str, create: &ProjectCr
 }
 
 pub(crate) fn get_project(conn: &Connection, entity: &str, project: &str) -> Result<Project> {
-    conn.query_row(&format!("{PROJECT_SELECT} WHERE e.name = ?1 AND p.name = ?2"), params![entity, project], project_row)
-        .optional()
-        .db()?
-        .ok_or_else(|| Error::not_found(format!("project {entity}/{project} not found")))
+    conn.query_row(
+        &format!("{PROJECT_SELECT} WHERE e.name = ?1 AND p.name = ?2"),
+        params![entity, project],
+        project_row,
+    )
+    .optional()
+    .db()?
+    .ok_or_else(|| Error::not_found(format!("project {entity}/{project} not found")))
 }
 
 pub(crate) fn list_projects(conn: &Connection, entity: &str) -> Result<Vec<Project>> {

@@ -13,8 +13,9 @@ pub(crate) struct ByBytes;
 impl quick_cache::Weighter<i64, Arc<ChunkBody>> for ByBytes {
     fn weight(&self, _key: &i64, body: &Arc<ChunkBody>) -> u64 {
         const ENTRY_OVERHEAD: usize = 96;
-        (body.groups.len() * std::mem::size_of::<Summary>() + body.points.len() * std::mem::size_of::<Point>() + ENTRY_OVERHEAD)
-            as u64
+        (body.groups.len() * std::mem::size_of::<Summary>()
+            + body.points.len() * std::mem::size_of::<Point>()
+            + ENTRY_OVERHEAD) as u64
     }
 }
 

@@ -55,7 +55,9 @@ fn series_for_write(tx: &Transaction, run_pk: i64, stream: i64, key: &str, kind:
 /// Appends one series' new points, keeping chunks full but for the last.
 fn append_scalars(tx: &Transaction, series: &SeriesState, points: &[Point]) -> Result<()> {
     let tail: Option<(i64, Vec<u8>)> = tx
-        .prepare_cached("SELECT id, data FROM chunks WHERE series_id = ?1 AND count < ?2 ORDER BY step_max DESC LIMIT 1")
+        .prepare_cached(
+            "SELECT id, data FROM chunks WHERE series_id = ?1 AND count < ?2 ORDER BY step_max DESC LIMIT 1",
+        )
         .db()?
         .query_row(params![series.id, CHUNK_POINTS as i64], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()
@@ -111,10 +113,12 @@ fn append_objects(tx: &Transaction, series: &SeriesState, values: &[(i64, String
     for (step, text) in values {
         insert.execute(params![series.id, step, text]).db()?;
     }
-    tx.prepare_cached("UPDATE series SET count = count + ?2, min_step = COALESCE(min_step, ?3), max_step = ?4 WHERE id = ?1")
-        .db()?
-        .execute(params![series.id, values.len() as i64, values[0].0, values[values.len() - 1].0])
-        .db()?;
+    tx.prepare_cached(
+        "UPDATE series SET count = count + ?2, min_step = COALESCE(min_step, ?3), max_step = ?4 WHERE id = ?1",
+    )
+    .db()?
+    .execute(params![series.id, values.len() as i64, values[0].0, values[values.len() - 1].0])
+    .db()?;
     Ok(())
 }
 
@@ -148,7 +152,14 @@ pub(crate) fn append(
     if let Some((rows, points)) = seen {
         touch(&tx, pk, now)?;
         tx.commit().db()?;
-        return Ok(IngestAck { seq, duplicate: true, rows: rows as u64, points: points as u64, dropped_points: 0, last_step });
+        return Ok(IngestAck {
+            seq,
+            duplicate: true,
+            rows: rows as u64,
+            points: points as u64,
+            dropped_points: 0,
+            last_step,
+        });
     }
     let rows = rows_of(stored_rows)?;
     let Columns { scalars, objects, steps, rows: row_count } = columnize(&rows, now)?;
@@ -156,7 +167,8 @@ pub(crate) fn append(
     let mut dropped = 0u64;
     for (key, points) in &scalars {
         let series = series_for_write(&tx, pk, stream_id, key, "scalar")?;
-        let fresh: Vec<Point> = points.iter().copied().filter(|p| series.max_step.is_none_or(|max| p.step > max)).collect();
+        let fresh: Vec<Point> =
+            points.iter().copied().filter(|p| series.max_step.is_none_or(|max| p.step > max)).collect();
         // The store's own `_timestamp` points are neither counted as stored nor as dropped.
         if key != TIMESTAMP_KEY {
             dropped += (points.len() - fresh.len()) as u64;
@@ -339,7 +351,8 @@ pub(crate) fn rows(
     stream: Stream,
 ) -> Result<HistoryPage> {
     let pk = run_pk(conn, run)?;
-    let mut stmt = conn.prepare_cached("SELECT id, key, kind FROM series WHERE run_pk = ?1 AND stream = ?2 ORDER BY key").db()?;
+    let mut stmt =
+        conn.prepare_cached("SELECT id, key, kind FROM series WHERE run_pk = ?1 AND stream = ?2 ORDER BY key").db()?;
     let all: Vec<(i64, String, String)> = stmt
         .query_map(params![pk, stream_code(stream)], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
         .db()?

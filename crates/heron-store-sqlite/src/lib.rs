@@ -101,7 +101,10 @@ impl SqliteStore {
     }
 
     /// Runs `work` with the writer connection on the blocking pool.
-    async fn write<T: Send + 'static>(&self, work: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static) -> Result<T> {
+    async fn write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = inner.writer.lock().map_err(|_| Error::internal("writer connection poisoned"))?;
@@ -129,10 +132,10 @@ impl SqliteStore {
                 None => open_connection(&inner.path, &inner.options, true)?,
             };
             let result = work(&conn, &inner.cache);
-            if let Ok(mut pool) = inner.readers.lock() {
-                if pool.len() < inner.options.readers {
-                    pool.push(conn);
-                }
+            if let Ok(mut pool) = inner.readers.lock()
+                && pool.len() < inner.options.readers
+            {
+                pool.push(conn);
             }
             result
         })
@@ -171,8 +174,8 @@ mod store_impl {
     use async_trait::async_trait;
     use heron_core::{Result, RunRef, Store, User, time};
     use heron_types::{
-        XAxis, ChartQuery, ChartResponse, ConsoleAppend, ConsolePage, Entity, HistoryBatch, HistoryPage, IngestAck, KeyInfo,
-        Project, ProjectCreate, Run, RunFile, RunPatch, RunUpsert, RunUpserted, Stream, SystemBatch,
+        ChartQuery, ChartResponse, ConsoleAppend, ConsolePage, Entity, HistoryBatch, HistoryPage, IngestAck, KeyInfo,
+        Project, ProjectCreate, Run, RunFile, RunPatch, RunUpsert, RunUpserted, Stream, SystemBatch, XAxis,
     };
     use serde_json::Value;
 
@@ -320,7 +323,9 @@ mod store_impl {
         async fn append_system(&self, run: &RunRef, batch: &SystemBatch) -> Result<IngestAck> {
             let (run, batch) = (run.clone(), batch.clone());
             self.write(move |conn| {
-                history::append(conn, &run, Stream::System, batch.seq, |first| heron_core::ingest::system_rows(&batch, first))
+                history::append(conn, &run, Stream::System, batch.seq, |first| {
+                    heron_core::ingest::system_rows(&batch, first)
+                })
             })
             .await
         }
@@ -373,7 +378,8 @@ mod store_impl {
                 x_max: Some(hi as f64),
                 ..query.clone()
             };
-            let (mut first, second) = tokio::try_join!(answer(part(&query.runs[..half])), answer(part(&query.runs[half..])))?;
+            let (mut first, second) =
+                tokio::try_join!(answer(part(&query.runs[..half])), answer(part(&query.runs[half..])))?;
             first.series.extend(second.series);
             Ok(first)
         }

@@ -93,7 +93,11 @@ fn to_text(what: &str, value: &Value) -> Result<String> {
     names::check_document(what, value)?;
     let text = serde_json::to_string(value).map_err(|e| Error::invalid(format!("{what}: {e}")))?;
     if text.len() > limits::MAX_DOCUMENT_BYTES {
-        return Err(Error::too_large(format!("{what} is {} bytes; the limit is {} bytes", text.len(), limits::MAX_DOCUMENT_BYTES)));
+        return Err(Error::too_large(format!(
+            "{what} is {} bytes; the limit is {} bytes",
+            text.len(),
+            limits::MAX_DOCUMENT_BYTES
+        )));
     }
     Ok(text)
 }
@@ -105,7 +109,13 @@ fn check_object(what: &str, value: &Option<Value>) -> Result<()> {
     }
 }
 
-pub(crate) fn upsert_run(conn: &mut Connection, entity: &str, project: &str, id: &str, body: &RunUpsert) -> Result<RunUpserted> {
+pub(crate) fn upsert_run(
+    conn: &mut Connection,
+    entity: &str,
+    project: &str,
+    id: &str,
+    body: &RunUpsert,
+) -> Result<RunUpserted> {
     names::check_name("run id", id)?;
     let mut body = body.clone();
     // Blank text means "not given", as in a patch.
@@ -121,9 +131,11 @@ pub(crate) fn upsert_run(conn: &mut Connection, entity: &str, project: &str, id:
     let project_pk = project_id(&tx, entity, project, true)?;
     let now = time::now();
     let existing: Option<(i64, String, String)> = tx
-        .query_row("SELECT id, config, metadata FROM runs WHERE project_id = ?1 AND run_id = ?2", params![project_pk, id], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-        })
+        .query_row(
+            "SELECT id, config, metadata FROM runs WHERE project_id = ?1 AND run_id = ?2",
+            params![project_pk, id],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
         .optional()
         .db()?;
     let resume = body.resume.unwrap_or(ResumeMode::Allow);
@@ -142,7 +154,12 @@ pub(crate) fn upsert_run(conn: &mut Connection, entity: &str, project: &str, id:
             if let Some(patch) = &body.metadata {
                 merge_patch(&mut metadata, patch);
             }
-            let tags = body.tags.as_ref().map(serde_json::to_string).transpose().map_err(|e| Error::internal(e.to_string()))?;
+            let tags = body
+                .tags
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(|e| Error::internal(e.to_string()))?;
             tx.execute(
                 "UPDATE runs SET name = COALESCE(?2, name), config = ?3, metadata = ?4, tags = COALESCE(?5, tags),
                     notes = COALESCE(?6, notes), grp = COALESCE(?7, grp), job_type = COALESCE(?8, job_type),
@@ -216,15 +233,16 @@ pub(crate) fn patch_run(conn: &mut Connection, run: &RunRef, patch: &RunPatch) -
     if let Some(tags) = &patch.tags {
         check_tags(tags)?;
     }
-    if let Some(name) = &patch.name {
-        if name.trim().is_empty() {
-            return Err(Error::invalid("run name must not be empty"));
-        }
+    if let Some(name) = &patch.name
+        && name.trim().is_empty()
+    {
+        return Err(Error::invalid("run name must not be empty"));
     }
     let tx = conn.transaction().db()?;
     let pk = run_pk(&tx, run)?;
     let now = time::now();
-    let tags = patch.tags.as_ref().map(serde_json::to_string).transpose().map_err(|e| Error::internal(e.to_string()))?;
+    let tags =
+        patch.tags.as_ref().map(serde_json::to_string).transpose().map_err(|e| Error::internal(e.to_string()))?;
     tx.execute(
         "UPDATE runs SET name = COALESCE(?2, name), tags = COALESCE(?3, tags), notes = COALESCE(?4, notes),
             grp = CASE WHEN ?5 IS NULL THEN grp WHEN ?5 = '' THEN NULL ELSE ?5 END,
@@ -261,7 +279,8 @@ pub(crate) fn merge_document(conn: &mut Connection, run: &RunRef, column: &str, 
     names::check_document(column, patch)?;
     let tx = conn.transaction().db()?;
     let pk = run_pk(&tx, run)?;
-    let text: String = tx.query_row(&format!("SELECT {column} FROM runs WHERE id = ?1"), [pk], |row| row.get(0)).db()?;
+    let text: String =
+        tx.query_row(&format!("SELECT {column} FROM runs WHERE id = ?1"), [pk], |row| row.get(0)).db()?;
     let mut document = parse_json(&text, Value::Object(Default::default()));
     merge_patch(&mut document, patch);
     tx.execute(
@@ -334,7 +353,9 @@ pub(crate) fn append_console(conn: &mut Connection, run: &RunRef, append: &Conso
     }
     {
         let mut insert = tx
-            .prepare_cached("INSERT OR REPLACE INTO console (run_pk, idx, stream, text, time) VALUES (?1, ?2, ?3, ?4, ?5)")
+            .prepare_cached(
+                "INSERT OR REPLACE INTO console (run_pk, idx, stream, text, time) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
             .db()?;
         for (i, line) in append.lines.iter().enumerate() {
             insert.execute(params![pk, offset + i as i64, stream, line, now]).db()?;
@@ -351,11 +372,18 @@ pub(crate) fn read_console(conn: &Connection, run: &RunRef, offset: u64, limit: 
     let pk = run_pk(conn, run)?;
     let total: i64 = conn.query_row("SELECT console_lines FROM runs WHERE id = ?1", [pk], |row| row.get(0)).db()?;
     let mut stmt = conn
-        .prepare_cached("SELECT idx, stream, text, time FROM console WHERE run_pk = ?1 AND idx >= ?2 ORDER BY idx LIMIT ?3")
+        .prepare_cached(
+            "SELECT idx, stream, text, time FROM console WHERE run_pk = ?1 AND idx >= ?2 ORDER BY idx LIMIT ?3",
+        )
         .db()?;
     let lines = stmt
         .query_map(params![pk, offset as i64, limit as i64], |row| {
-            Ok(ConsoleLine { index: row.get::<_, i64>(0)? as u64, stream: row.get(1)?, text: row.get(2)?, time: row.get(3)? })
+            Ok(ConsoleLine {
+                index: row.get::<_, i64>(0)? as u64,
+                stream: row.get(1)?,
+                text: row.get(2)?,
+                time: row.get(3)?,
+            })
         })
         .db()?
         .collect::<Result<Vec<_>, _>>()
@@ -385,15 +413,20 @@ fn file_row(row: &rusqlite::Row) -> rusqlite::Result<RunFile> {
 
 pub(crate) fn list_files(conn: &Connection, run: &RunRef) -> Result<Vec<RunFile>> {
     let pk = run_pk(conn, run)?;
-    let mut stmt = conn.prepare_cached("SELECT path, size, sha256, updated_at FROM files WHERE run_pk = ?1 ORDER BY path").db()?;
+    let mut stmt =
+        conn.prepare_cached("SELECT path, size, sha256, updated_at FROM files WHERE run_pk = ?1 ORDER BY path").db()?;
     let files = stmt.query_map([pk], file_row).db()?.collect::<Result<Vec<_>, _>>().db()?;
     Ok(files)
 }
 
 pub(crate) fn get_file(conn: &Connection, run: &RunRef, path: &str) -> Result<RunFile> {
     let pk = run_pk(conn, run)?;
-    conn.query_row("SELECT path, size, sha256, updated_at FROM files WHERE run_pk = ?1 AND path = ?2", params![pk, path], file_row)
-        .optional()
-        .db()?
-        .ok_or_else(|| Error::not_found(format!("file {path:?} not found in run {run}")))
+    conn.query_row(
+        "SELECT path, size, sha256, updated_at FROM files WHERE run_pk = ?1 AND path = ?2",
+        params![pk, path],
+        file_row,
+    )
+    .optional()
+    .db()?
+    .ok_or_else(|| Error::not_found(format!("file {path:?} not found in run {run}")))
 }

@@ -22,9 +22,7 @@ impl Scalar {
     /// The JSON form of a value: a number when finite, else one of the special strings.
     pub fn to_json(value: f64) -> serde_json::Value {
         if value.is_finite() {
-            serde_json::Number::from_f64(value)
-                .map(serde_json::Value::Number)
-                .unwrap_or(serde_json::Value::Null)
+            serde_json::Number::from_f64(value).map(serde_json::Value::Number).unwrap_or(serde_json::Value::Null)
         } else {
             serde_json::Value::String(Self::special_name(value).to_string())
         }

@@ -54,8 +54,7 @@ impl fmt::Display for FieldPath {
             }
             let bare = if i == 0 {
                 // A lone keyword would lex as the keyword, so it needs quoting as well.
-                lexer::is_identifier(segment)
-                    && (self.segments.len() > 1 || Keyword::from_word(segment).is_none())
+                lexer::is_identifier(segment) && (self.segments.len() > 1 || Keyword::from_word(segment).is_none())
             } else {
                 !segment.is_empty() && segment.chars().all(lexer::is_identifier_char)
             };
@@ -139,10 +138,7 @@ fn cmp_int_float(i: i128, f: f64) -> Option<Ordering> {
     } else {
         let whole = f.trunc();
         // In range and integral, so the cast is exact.
-        Some(
-            i.cmp(&(whole as i128))
-                .then_with(|| whole.partial_cmp(&f).unwrap_or(Ordering::Equal)),
-        )
+        Some(i.cmp(&(whole as i128)).then_with(|| whole.partial_cmp(&f).unwrap_or(Ordering::Equal)))
     }
 }
 
@@ -251,11 +247,7 @@ impl fmt::Display for Expr {
         let not = |negated: bool| if negated { "not " } else { "" };
         match self {
             Expr::And(items) | Expr::Or(items) => {
-                let joiner = if matches!(self, Expr::And(_)) {
-                    " and "
-                } else {
-                    " or "
-                };
+                let joiner = if matches!(self, Expr::And(_)) { " and " } else { " or " };
                 f.write_str("(")?;
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {
@@ -267,11 +259,7 @@ impl fmt::Display for Expr {
             }
             Expr::Not(inner) => write!(f, "(not {inner})"),
             Expr::Compare { path, op, value } => write!(f, "{path} {} {value}", op.symbol()),
-            Expr::In {
-                path,
-                values,
-                negated,
-            } => {
+            Expr::In { path, values, negated } => {
                 write!(f, "{path} {}in (", not(*negated))?;
                 for (i, value) in values.iter().enumerate() {
                     if i > 0 {
@@ -281,19 +269,11 @@ impl fmt::Display for Expr {
                 }
                 f.write_str(")")
             }
-            Expr::Matches {
-                path,
-                pattern,
-                negated,
-            } => {
+            Expr::Matches { path, pattern, negated } => {
                 write!(f, "{path} {} ", if *negated { "!~" } else { "=~" })?;
                 write_quoted(f, pattern.0.as_str(), '"')
             }
-            Expr::Contains {
-                path,
-                value,
-                negated,
-            } => write!(f, "{path} {}contains {value}", not(*negated)),
+            Expr::Contains { path, value, negated } => write!(f, "{path} {}contains {value}", not(*negated)),
             Expr::Exists { path, negated } => write!(f, "{path} {}exists", not(*negated)),
         }
     }

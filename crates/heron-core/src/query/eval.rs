@@ -12,41 +12,23 @@ pub(crate) fn matches(expr: &Expr, run: &Value) -> bool {
         Expr::And(items) => items.iter().all(|e| matches(e, run)),
         Expr::Or(items) => items.iter().any(|e| matches(e, run)),
         Expr::Not(inner) => !matches(inner, run),
-        Expr::Compare { path, op, value } => {
-            compare(present(run, path), *op, value, path.is_timestamp())
-        }
-        Expr::In {
-            path,
-            values,
-            negated,
-        } => {
+        Expr::Compare { path, op, value } => compare(present(run, path), *op, value, path.is_timestamp()),
+        Expr::In { path, values, negated } => {
             let field = present(run, path);
-            let any = values
-                .iter()
-                .any(|v| compare(field, CmpOp::Eq, v, path.is_timestamp()));
+            let any = values.iter().any(|v| compare(field, CmpOp::Eq, v, path.is_timestamp()));
             negate_if_present(field, any, *negated)
         }
-        Expr::Matches {
-            path,
-            pattern,
-            negated,
-        } => {
+        Expr::Matches { path, pattern, negated } => {
             let field = present(run, path);
-            let found = field
-                .and_then(Value::as_str)
-                .is_some_and(|s| pattern.0.is_match(s));
+            let found = field.and_then(Value::as_str).is_some_and(|s| pattern.0.is_match(s));
             negate_if_present(field, found, *negated)
         }
-        Expr::Contains {
-            path,
-            value,
-            negated,
-        } => {
+        Expr::Contains { path, value, negated } => {
             let field = present(run, path);
             let found = match field {
-                Some(Value::Array(items)) => items.iter().any(|item| {
-                    compare(Some(item).filter(|v| !v.is_null()), CmpOp::Eq, value, false)
-                }),
+                Some(Value::Array(items)) => {
+                    items.iter().any(|item| compare(Some(item).filter(|v| !v.is_null()), CmpOp::Eq, value, false))
+                }
                 Some(Value::String(s)) => {
                     matches!(value, Literal::Str(needle) if s.contains(needle.as_str()))
                 }
@@ -61,11 +43,7 @@ pub(crate) fn matches(expr: &Expr, run: &Value) -> bool {
 /// The negated operators (`!=`, `not in`, …) only hold for fields that exist, like SQL's
 /// `<>` does not match NULL; `not (…)` is there for plain negation.
 fn negate_if_present(field: Option<&Value>, result: bool, negated: bool) -> bool {
-    if negated {
-        field.is_some() && !result
-    } else {
-        result
-    }
+    if negated { field.is_some() && !result } else { result }
 }
 
 /// `field` is the resolved field with null already mapped to `None`.
@@ -182,10 +160,7 @@ fn lookup<'a>(value: &'a Value, segments: &[String]) -> Option<&'a Value> {
             key.push('.');
         }
         key.push_str(segment);
-        if let Some(found) = object
-            .get(&key)
-            .and_then(|child| lookup(child, &segments[i + 1..]))
-        {
+        if let Some(found) = object.get(&key).and_then(|child| lookup(child, &segments[i + 1..])) {
             return Some(found);
         }
     }
@@ -374,14 +349,8 @@ mod tests {
                 r#"config.lr > 0.001 and summary.val_loss < 0.3 and (tags contains "baseline" or state = "finished")"#,
                 true,
             ),
-            (
-                "state = 'finished' and config.layers = 4 or tags contains 'v2'",
-                true,
-            ),
-            (
-                "state = 'finished' and (config.layers = 4 or tags contains 'v2')",
-                false,
-            ),
+            ("state = 'finished' and config.layers = 4 or tags contains 'v2'", true),
+            ("state = 'finished' and (config.layers = 4 or tags contains 'v2')", false),
             ("not state = 'finished' and config.layers = 4", true),
             ("not (state = 'running' or config.layers = 4)", false),
             ("STATE = 'running' AND NOT tags CONTAINS 'x'", false),
@@ -434,19 +403,8 @@ mod tests {
 
     #[test]
     fn plain_dates() {
-        assert_eq!(
-            parse_instant("2026-11-26").map(|t| t.to_rfc3339()),
-            Some("2026-11-26T00:00:00+00:00".to_owned())
-        );
-        for bad in [
-            "2026-11-31",
-            "2026-1-26",
-            "26-11-2026",
-            "2026-11-26-",
-            "２０２６-11-26",
-            "",
-            "+2026-11-26",
-        ] {
+        assert_eq!(parse_instant("2026-11-26").map(|t| t.to_rfc3339()), Some("2026-11-26T00:00:00+00:00".to_owned()));
+        for bad in ["2026-11-31", "2026-1-26", "26-11-2026", "2026-11-26-", "２０２６-11-26", "", "+2026-11-26"] {
             assert_eq!(parse_instant(bad), None, "{bad}");
         }
     }
@@ -458,42 +416,18 @@ mod tests {
             assert_eq!(nan.partial_cmp(other), None);
             assert_eq!(other.partial_cmp(nan), None);
         }
-        assert_eq!(
-            Num::Int(-3).partial_cmp(Num::Float(-3.5)),
-            Some(Ordering::Greater)
-        );
-        assert_eq!(
-            Num::Int(-4).partial_cmp(Num::Float(-3.5)),
-            Some(Ordering::Less)
-        );
-        assert_eq!(
-            Num::Float(-0.0).partial_cmp(Num::Int(0)),
-            Some(Ordering::Equal)
-        );
-        assert_eq!(
-            Num::Int(i128::MIN).partial_cmp(Num::Float(-1e39)),
-            Some(Ordering::Greater)
-        );
-        assert_eq!(
-            Num::Int(i128::MAX).partial_cmp(Num::Float(f64::INFINITY)),
-            Some(Ordering::Less)
-        );
+        assert_eq!(Num::Int(-3).partial_cmp(Num::Float(-3.5)), Some(Ordering::Greater));
+        assert_eq!(Num::Int(-4).partial_cmp(Num::Float(-3.5)), Some(Ordering::Less));
+        assert_eq!(Num::Float(-0.0).partial_cmp(Num::Int(0)), Some(Ordering::Equal));
+        assert_eq!(Num::Int(i128::MIN).partial_cmp(Num::Float(-1e39)), Some(Ordering::Greater));
+        assert_eq!(Num::Int(i128::MAX).partial_cmp(Num::Float(f64::INFINITY)), Some(Ordering::Less));
     }
 
     #[test]
     fn documents_of_any_shape_are_safe() {
-        let filter = Filter::parse(
-            "a.b = 1 or a exists or a contains 1 or a =~ 'x' or created_at > '2026-01-01'",
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        for doc in [
-            json!(null),
-            json!([1, 2]),
-            json!("a"),
-            json!(1),
-            json!({"a": [[]]}),
-            json!({"a": {"b": {}}}),
-        ] {
+        let filter = Filter::parse("a.b = 1 or a exists or a contains 1 or a =~ 'x' or created_at > '2026-01-01'")
+            .unwrap_or_else(|e| panic!("{e}"));
+        for doc in [json!(null), json!([1, 2]), json!("a"), json!(1), json!({"a": [[]]}), json!({"a": {"b": {}}})] {
             filter.matches(&doc);
         }
         assert!(Filter::parse("").is_ok_and(|f| f.matches(&json!(null))));

@@ -32,9 +32,7 @@ impl Keyword {
             ("true", Keyword::True),
             ("false", Keyword::False),
         ];
-        ALL.iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(word))
-            .map(|&(_, kw)| kw)
+        ALL.iter().find(|(name, _)| name.eq_ignore_ascii_case(word)).map(|&(_, kw)| kw)
     }
 }
 
@@ -98,11 +96,7 @@ pub(crate) fn is_identifier(s: &str) -> bool {
 
 /// Tokenizes the whole source; the result always ends with an `Eof` token.
 pub(crate) fn lex(src: &str) -> Result<Vec<Token>, ParseError> {
-    Lexer {
-        chars: src.chars().collect(),
-        pos: 0,
-    }
-    .run()
+    Lexer { chars: src.chars().collect(), pos: 0 }.run()
 }
 
 struct Lexer {
@@ -131,11 +125,7 @@ impl Lexer {
             }
             let start = self.pos;
             let Some(c) = self.peek() else {
-                tokens.push(Token {
-                    kind: TokenKind::Eof,
-                    column: start + 1,
-                    text: String::new(),
-                });
+                tokens.push(Token { kind: TokenKind::Eof, column: start + 1, text: String::new() });
                 return Ok(tokens);
             };
             let kind = match c {
@@ -157,23 +147,13 @@ impl Lexer {
                 c if is_identifier_start(c) || c == '`' => self.word()?,
                 '&' | '|' => {
                     let hint = if c == '&' { "and" } else { "or" };
-                    return Err(ParseError::new(
-                        format!("unexpected character \"{c}\", write \"{hint}\""),
-                        start + 1,
-                    ));
+                    return Err(ParseError::new(format!("unexpected character \"{c}\", write \"{hint}\""), start + 1));
                 }
                 c => {
-                    return Err(ParseError::new(
-                        format!("unexpected character {c:?}"),
-                        start + 1,
-                    ));
+                    return Err(ParseError::new(format!("unexpected character {c:?}"), start + 1));
                 }
             };
-            tokens.push(Token {
-                kind,
-                column: start + 1,
-                text: self.text(start),
-            });
+            tokens.push(Token { kind, column: start + 1, text: self.text(start) });
         }
     }
 
@@ -186,15 +166,8 @@ impl Lexer {
         let mut out = String::new();
         loop {
             let Some(c) = self.peek() else {
-                let what = if quote == '`' {
-                    "backquoted field name"
-                } else {
-                    "string"
-                };
-                return Err(ParseError::new(
-                    format!("unclosed {what}, expected a closing {quote}"),
-                    open + 1,
-                ));
+                let what = if quote == '`' { "backquoted field name" } else { "string" };
+                return Err(ParseError::new(format!("unclosed {what}, expected a closing {quote}"), open + 1));
             };
             self.pos += 1;
             if c == quote {
@@ -251,10 +224,7 @@ impl Lexer {
             valid &= self.digits() > 0;
         }
         // Swallow the rest of a word like `12abc` so the message shows all of it.
-        while self
-            .peek()
-            .is_some_and(|c| is_identifier_char(c) || c == '.')
-        {
+        while self.peek().is_some_and(|c| is_identifier_char(c) || c == '.') {
             self.pos += 1;
             valid = false;
         }
@@ -286,9 +256,7 @@ impl Lexer {
             "!~" => Op::NotMatch,
             other => {
                 return Err(ParseError::new(
-                    format!(
-                        "unknown operator \"{other}\", expected one of = == != < <= > >= =~ !~"
-                    ),
+                    format!("unknown operator \"{other}\", expected one of = == != < <= > >= =~ !~"),
                     start + 1,
                 ));
             }
@@ -311,9 +279,7 @@ impl Lexer {
                     self.pos += 1;
                 }
                 if self.pos == seg_start {
-                    let found = self
-                        .peek()
-                        .map_or("end of input".to_owned(), |c| format!("{c:?}"));
+                    let found = self.peek().map_or("end of input".to_owned(), |c| format!("{c:?}"));
                     return Err(ParseError::new(
                         format!("expected a field name after \".\", found {found}"),
                         self.pos + 1,

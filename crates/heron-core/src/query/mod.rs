@@ -42,10 +42,7 @@ pub struct ParseError {
 
 impl ParseError {
     pub(crate) fn new(message: impl Into<String>, column: usize) -> Self {
-        ParseError {
-            message: message.into(),
-            column,
-        }
+        ParseError { message: message.into(), column }
     }
 }
 
@@ -61,16 +58,12 @@ pub struct Filter {
 impl Filter {
     /// Parses a filter; an empty or whitespace-only source matches all runs.
     pub fn parse(src: &str) -> Result<Filter, ParseError> {
-        Ok(Filter {
-            expr: parser::parse_filter(src)?,
-        })
+        Ok(Filter { expr: parser::parse_filter(src)? })
     }
 
     /// Whether the run document satisfies the filter.
     pub fn matches(&self, run: &Value) -> bool {
-        self.expr
-            .as_ref()
-            .is_none_or(|expr| eval::matches(expr, run))
+        self.expr.as_ref().is_none_or(|expr| eval::matches(expr, run))
     }
 }
 

@@ -45,11 +45,7 @@ impl Parser {
     /// Lexes `src`; the token list then always ends with `Eof`.
     pub(crate) fn new(src: &str) -> Result<Parser, ParseError> {
         let tokens = lexer::lex(src)?;
-        Ok(Parser {
-            tokens,
-            pos: 0,
-            depth: 0,
-        })
+        Ok(Parser { tokens, pos: 0, depth: 0 })
     }
 
     pub(crate) fn peek(&self) -> &Token {
@@ -85,10 +81,7 @@ impl Parser {
     /// An error at the current token: "expected {what}, found {token}".
     pub(crate) fn expected(&self, what: &str) -> ParseError {
         let token = self.peek();
-        ParseError::new(
-            format!("expected {what}, found {}", token.describe()),
-            token.column,
-        )
+        ParseError::new(format!("expected {what}, found {}", token.describe()), token.column)
     }
 
     pub(crate) fn field_path(&mut self, what: &str) -> Result<FieldPath, ParseError> {
@@ -107,11 +100,7 @@ impl Parser {
         while self.eat_keyword(Keyword::Or) {
             items.push(self.and()?);
         }
-        Ok(if items.len() == 1 {
-            items.remove(0)
-        } else {
-            Expr::Or(items)
-        })
+        Ok(if items.len() == 1 { items.remove(0) } else { Expr::Or(items) })
     }
 
     fn and(&mut self) -> Result<Expr, ParseError> {
@@ -119,11 +108,7 @@ impl Parser {
         while self.eat_keyword(Keyword::And) {
             items.push(self.unary()?);
         }
-        Ok(if items.len() == 1 {
-            items.remove(0)
-        } else {
-            Expr::And(items)
-        })
+        Ok(if items.len() == 1 { items.remove(0) } else { Expr::And(items) })
     }
 
     fn unary(&mut self) -> Result<Expr, ParseError> {
@@ -144,10 +129,7 @@ impl Parser {
                         Ok(inner)
                     }
                     TokenKind::Eof => Err(ParseError::new(
-                        format!(
-                            "unclosed \"(\", expected \")\" but found {}",
-                            close.describe()
-                        ),
+                        format!("unclosed \"(\", expected \")\" but found {}", close.describe()),
                         token.column,
                     )),
                     _ => Err(self.expected("\"and\", \"or\" or \")\"")),
@@ -190,86 +172,51 @@ impl Parser {
             }
             TokenKind::Op(op @ (Op::Match | Op::NotMatch)) => {
                 let pattern = self.pattern(&after)?;
-                Expr::Matches {
-                    path,
-                    pattern,
-                    negated: op == Op::NotMatch,
-                }
+                Expr::Matches { path, pattern, negated: op == Op::NotMatch }
             }
             TokenKind::Keyword(Keyword::In) => {
                 let values = self.list(path.is_timestamp())?;
-                Expr::In {
-                    path,
-                    values,
-                    negated: false,
-                }
+                Expr::In { path, values, negated: false }
             }
             TokenKind::Keyword(Keyword::Contains) => {
                 let value = self.value(&after, false)?;
-                Expr::Contains {
-                    path,
-                    value,
-                    negated: false,
-                }
+                Expr::Contains { path, value, negated: false }
             }
-            TokenKind::Keyword(Keyword::Exists) => Expr::Exists {
-                path,
-                negated: false,
-            },
+            TokenKind::Keyword(Keyword::Exists) => Expr::Exists { path, negated: false },
             TokenKind::Keyword(Keyword::Not) => {
                 let negated = true;
                 match self.peek().kind {
                     TokenKind::Keyword(Keyword::In) => {
                         self.bump();
-                        Expr::In {
-                            values: self.list(path.is_timestamp())?,
-                            path,
-                            negated,
-                        }
+                        Expr::In { values: self.list(path.is_timestamp())?, path, negated }
                     }
                     TokenKind::Keyword(Keyword::Contains) => {
                         self.bump();
                         let value = self.value("after \"not contains\"", false)?;
-                        Expr::Contains {
-                            path,
-                            value,
-                            negated,
-                        }
+                        Expr::Contains { path, value, negated }
                     }
                     TokenKind::Keyword(Keyword::Exists) => {
                         self.bump();
                         Expr::Exists { path, negated }
                     }
                     _ => {
-                        return Err(
-                            self.expected("\"in\", \"contains\" or \"exists\" after \"not\"")
-                        );
+                        return Err(self.expected("\"in\", \"contains\" or \"exists\" after \"not\""));
                     }
                 }
             }
             TokenKind::Keyword(Keyword::Is) => {
                 let negated = self.eat_keyword(Keyword::Not);
                 if !self.eat_keyword(Keyword::Null) {
-                    let what = if negated {
-                        "\"null\" after \"is not\""
-                    } else {
-                        "\"null\" or \"not null\" after \"is\""
-                    };
+                    let what =
+                        if negated { "\"null\" after \"is not\"" } else { "\"null\" or \"not null\" after \"is\"" };
                     return Err(self.expected(what));
                 }
                 // Missing and null mean the same thing, so `is null` is `not exists`.
-                Expr::Exists {
-                    path,
-                    negated: !negated,
-                }
+                Expr::Exists { path, negated: !negated }
             }
             _ => {
                 return Err(ParseError::new(
-                    format!(
-                        "expected an operator after \"{}\", found {}",
-                        field.text,
-                        operator.describe()
-                    ),
+                    format!("expected an operator after \"{}\", found {}", field.text, operator.describe()),
                     operator.column,
                 ));
             }
@@ -315,16 +262,9 @@ impl Parser {
         let regex = Regex::new(source).map_err(|err| {
             // The regex crate's message spans several lines with a caret diagram; keep the summary.
             let text = err.to_string();
-            let summary = text
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("");
+            let summary = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
             let summary = summary.trim().trim_start_matches("error: ");
-            ParseError::new(
-                format!("invalid regular expression: {summary}"),
-                token.column,
-            )
+            ParseError::new(format!("invalid regular expression: {summary}"), token.column)
         })?;
         self.bump();
         Ok(Pattern(regex))
@@ -347,10 +287,7 @@ impl Parser {
             }
             if !self.eat(&TokenKind::Comma) {
                 if self.at(&TokenKind::Eof) {
-                    return Err(ParseError::new(
-                        "unclosed \"(\", expected \")\" but found end of input",
-                        open.column,
-                    ));
+                    return Err(ParseError::new("unclosed \"(\", expected \")\" but found end of input", open.column));
                 }
                 return Err(self.expected("\",\" or \")\" in the list"));
             }
@@ -388,18 +325,9 @@ mod tests {
 
     #[test]
     fn not_binds_tighter_than_and_which_binds_tighter_than_or() {
-        assert_eq!(
-            canonical("a = 1 or b = 2 and not c = 3"),
-            "(a = 1 or (b = 2 and (not c = 3)))"
-        );
-        assert_eq!(
-            canonical("(a = 1 or b = 2) and c = 3"),
-            "((a = 1 or b = 2) and c = 3)"
-        );
-        assert_eq!(
-            canonical("a = 1 and b = 2 and c = 3"),
-            "(a = 1 and b = 2 and c = 3)"
-        );
+        assert_eq!(canonical("a = 1 or b = 2 and not c = 3"), "(a = 1 or (b = 2 and (not c = 3)))");
+        assert_eq!(canonical("(a = 1 or b = 2) and c = 3"), "((a = 1 or b = 2) and c = 3)");
+        assert_eq!(canonical("a = 1 and b = 2 and c = 3"), "(a = 1 and b = 2 and c = 3)");
         assert_eq!(canonical("not not a = 1"), "(not (not a = 1))");
         assert_eq!(canonical("not (a = 1 or b = 2)"), "(not (a = 1 or b = 2))");
     }
@@ -455,29 +383,17 @@ mod tests {
         assert_eq!(canonical("a = -12"), "a = -12");
         assert_eq!(canonical("a = 1.5e3"), "a = 1500.0");
         assert_eq!(canonical("a = 1E-3"), "a = 0.001");
-        assert_eq!(
-            canonical("a = 18446744073709551615"),
-            "a = 18446744073709551615"
-        );
+        assert_eq!(canonical("a = 18446744073709551615"), "a = 18446744073709551615");
         assert_eq!(canonical("a = 1e999"), "a = 1e999");
-        assert_eq!(
-            canonical(r#"a = "tab\there \"q\" it's""#),
-            r#"a = "tab\there \"q\" it's""#
-        );
+        assert_eq!(canonical(r#"a = "tab\there \"q\" it's""#), r#"a = "tab\there \"q\" it's""#);
         assert_eq!(canonical(r"a = 'it\'s'"), r#"a = "it's""#);
         assert_eq!(canonical("a = null"), "a = null");
     }
 
     #[test]
     fn field_paths() {
-        assert_eq!(
-            canonical("summary.train/loss < 1"),
-            "summary.train/loss < 1"
-        );
-        assert_eq!(
-            canonical("config.`my key.with dots` = 1"),
-            "config.`my key.with dots` = 1"
-        );
+        assert_eq!(canonical("summary.train/loss < 1"), "summary.train/loss < 1");
+        assert_eq!(canonical("config.`my key.with dots` = 1"), "config.`my key.with dots` = 1");
         assert_eq!(canonical("`config`.`lr` = 1"), "config.lr = 1");
         assert_eq!(canonical("config.0.layer-2 = 1"), "config.0.layer-2 = 1");
         assert_eq!(canonical("`and` = 1"), "`and` = 1");
@@ -489,119 +405,36 @@ mod tests {
             "config.`my key`".parse::<FieldPath>(),
             Ok(FieldPath::new(["config", "my key"]).expect("non-empty"))
         );
-        assert_eq!(
-            "config.lr x".parse::<FieldPath>().map_err(|e| e.column),
-            Err(11)
-        );
+        assert_eq!("config.lr x".parse::<FieldPath>().map_err(|e| e.column), Err(11));
         assert_eq!("".parse::<FieldPath>().map_err(|e| e.column), Err(1));
     }
 
     #[test]
     fn error_messages_and_columns() {
         let cases: [(&str, &str, usize); 24] = [
-            (
-                "config.lr <",
-                "expected a value after \"<\", found end of input",
-                12,
-            ),
-            (
-                "state = \"running",
-                "unclosed string, expected a closing \"",
-                9,
-            ),
-            (
-                "name = 'x' and `open",
-                "unclosed backquoted field name, expected a closing `",
-                16,
-            ),
-            (
-                "(a = 1 or b = 2",
-                "unclosed \"(\", expected \")\" but found end of input",
-                1,
-            ),
-            (
-                "a = 1 and (b = 2 or (c = 3)",
-                "unclosed \"(\", expected \")\" but found end of input",
-                11,
-            ),
-            (
-                "(a = 1 b = 2)",
-                "expected \"and\", \"or\" or \")\", found \"b\"",
-                8,
-            ),
+            ("config.lr <", "expected a value after \"<\", found end of input", 12),
+            ("state = \"running", "unclosed string, expected a closing \"", 9),
+            ("name = 'x' and `open", "unclosed backquoted field name, expected a closing `", 16),
+            ("(a = 1 or b = 2", "unclosed \"(\", expected \")\" but found end of input", 1),
+            ("a = 1 and (b = 2 or (c = 3)", "unclosed \"(\", expected \")\" but found end of input", 11),
+            ("(a = 1 b = 2)", "expected \"and\", \"or\" or \")\", found \"b\"", 8),
             ("a = 1 )", "unmatched \")\"", 7),
-            (
-                "a = 1 b",
-                "expected \"and\", \"or\" or end of input, found \"b\"",
-                7,
-            ),
-            (
-                "a =< 1",
-                "unknown operator \"=<\", expected one of = == != < <= > >= =~ !~",
-                3,
-            ),
-            (
-                "a ! 1",
-                "unknown operator \"!\", expected one of = == != < <= > >= =~ !~",
-                3,
-            ),
-            (
-                "a foo 1",
-                "expected an operator after \"a\", found \"foo\"",
-                3,
-            ),
-            (
-                "a",
-                "expected an operator after \"a\", found end of input",
-                2,
-            ),
-            (
-                "a = running",
-                "expected a value after \"=\" (strings need quotes), found \"running\"",
-                5,
-            ),
+            ("a = 1 b", "expected \"and\", \"or\" or end of input, found \"b\"", 7),
+            ("a =< 1", "unknown operator \"=<\", expected one of = == != < <= > >= =~ !~", 3),
+            ("a ! 1", "unknown operator \"!\", expected one of = == != < <= > >= =~ !~", 3),
+            ("a foo 1", "expected an operator after \"a\", found \"foo\"", 3),
+            ("a", "expected an operator after \"a\", found end of input", 2),
+            ("a = running", "expected a value after \"=\" (strings need quotes), found \"running\"", 5),
             ("a = 12abc", "invalid number \"12abc\"", 5),
             ("a = 1.", "invalid number \"1.\"", 5),
-            (
-                "a in 1",
-                "expected \"(\" to start the list, found number 1",
-                6,
-            ),
-            (
-                "a in (1, 2",
-                "unclosed \"(\", expected \")\" but found end of input",
-                6,
-            ),
-            (
-                "a in (1 2)",
-                "expected \",\" or \")\" in the list, found number 2",
-                9,
-            ),
-            (
-                "a is 1",
-                "expected \"null\" or \"not null\" after \"is\", found number 1",
-                6,
-            ),
-            (
-                "a not foo",
-                "expected \"in\", \"contains\" or \"exists\" after \"not\", found \"foo\"",
-                7,
-            ),
-            (
-                "not",
-                "expected a field name, \"not\" or \"(\", found end of input",
-                4,
-            ),
-            (
-                "a = 1 and or",
-                "expected a field name, \"not\" or \"(\", found \"or\"",
-                11,
-            ),
-            (
-                "config. = 1",
-                "expected a field name after \".\", found ' '",
-                8,
-            ),
+            ("a in 1", "expected \"(\" to start the list, found number 1", 6),
+            ("a in (1, 2", "unclosed \"(\", expected \")\" but found end of input", 6),
+            ("a in (1 2)", "expected \",\" or \")\" in the list, found number 2", 9),
+            ("a is 1", "expected \"null\" or \"not null\" after \"is\", found number 1", 6),
+            ("a not foo", "expected \"in\", \"contains\" or \"exists\" after \"not\", found \"foo\"", 7),
+            ("not", "expected a field name, \"not\" or \"(\", found end of input", 4),
+            ("a = 1 and or", "expected a field name, \"not\" or \"(\", found \"or\"", 11),
+            ("config. = 1", "expected a field name after \".\", found ' '", 8),
             ("a @ 1", "unexpected character '@'", 3),
         ];
         for (src, message, column) in cases {
@@ -619,31 +452,17 @@ mod tests {
     fn regex_errors_point_at_the_string() {
         let err = error(r#"name =~ "(unclosed" and a = 1"#);
         assert_eq!(err.column, 9);
-        assert!(
-            err.message.starts_with("invalid regular expression: "),
-            "{}",
-            err.message
-        );
+        assert!(err.message.starts_with("invalid regular expression: "), "{}", err.message);
         assert!(!err.message.contains('\n'), "{}", err.message);
-        assert_eq!(
-            error("name =~ 3").message,
-            "expected a quoted regular expression after \"=~\", found number 3"
-        );
+        assert_eq!(error("name =~ 3").message, "expected a quoted regular expression after \"=~\", found number 3");
     }
 
     #[test]
     fn timestamp_literals_are_validated() {
         let err = error("created_at > 'yesterday'");
         assert_eq!(err.column, 14);
-        assert!(
-            err.message.starts_with("invalid timestamp 'yesterday'"),
-            "{}",
-            err.message
-        );
-        assert_eq!(
-            error("state = 'x' or finished_at in ('2026-11-26', '2026-13-01')").column,
-            46
-        );
+        assert!(err.message.starts_with("invalid timestamp 'yesterday'"), "{}", err.message);
+        assert_eq!(error("state = 'x' or finished_at in ('2026-11-26', '2026-13-01')").column, 46);
         // Only comparisons read the literal as an instant.
         assert!(Filter::parse("created_at =~ '^2026'").is_ok());
         assert!(Filter::parse("created_at contains '11-26'").is_ok());
@@ -654,11 +473,7 @@ mod tests {
     fn nesting_is_bounded() {
         let deep = format!("{}a = 1{}", "(".repeat(500), ")".repeat(500));
         assert_eq!(error(&deep).column, MAX_DEPTH + 1);
-        assert!(
-            error(&"not ".repeat(10_000))
-                .message
-                .contains("nested too deeply")
-        );
+        assert!(error(&"not ".repeat(10_000)).message.contains("nested too deeply"));
         let ok = format!("{}a = 1{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
         assert!(Filter::parse(&ok).is_ok());
         // Long flat chains are fine: they do not nest.
@@ -728,10 +543,9 @@ mod tests {
             "[0-9-][a-z]{0,3}",
             ".{0,6}",
         ];
-        prop::collection::vec(segment, 1..4)
-            .prop_filter_map("timestamp fields only take valid instants", |segments| {
-                FieldPath::new(segments).filter(|path| !path.is_timestamp())
-            })
+        prop::collection::vec(segment, 1..4).prop_filter_map("timestamp fields only take valid instants", |segments| {
+            FieldPath::new(segments).filter(|path| !path.is_timestamp())
+        })
     }
 
     fn literal() -> impl Strategy<Value = Literal> {
@@ -740,47 +554,22 @@ mod tests {
             any::<bool>().prop_map(Literal::Bool),
             any::<i64>().prop_map(|i| Literal::Num(Num::Int(i.into()))),
             any::<u64>().prop_map(|u| Literal::Num(Num::Int(u.into()))),
-            any::<f64>()
-                .prop_filter("NaN is not writable", |x| !x.is_nan())
-                .prop_map(|x| Literal::Num(Num::Float(x))),
+            any::<f64>().prop_filter("NaN is not writable", |x| !x.is_nan()).prop_map(|x| Literal::Num(Num::Float(x))),
             any::<String>().prop_map(Literal::Str),
         ]
     }
 
     fn pattern() -> impl Strategy<Value = Pattern> {
-        prop::sample::select(vec![
-            r"^resnet-\d+$",
-            "a|b",
-            r#"x"y"#,
-            r"[\]]",
-            r"\\",
-            "(?i)Adam",
-            "\n\t",
-        ])
-        .prop_filter_map("valid regex", |src| Regex::new(src).ok().map(Pattern))
+        prop::sample::select(vec![r"^resnet-\d+$", "a|b", r#"x"y"#, r"[\]]", r"\\", "(?i)Adam", "\n\t"])
+            .prop_filter_map("valid regex", |src| Regex::new(src).ok().map(Pattern))
     }
 
     fn expr() -> impl Strategy<Value = Expr> {
-        let op = prop::sample::select(vec![
-            CmpOp::Eq,
-            CmpOp::Ne,
-            CmpOp::Lt,
-            CmpOp::Le,
-            CmpOp::Gt,
-            CmpOp::Ge,
-        ]);
+        let op = prop::sample::select(vec![CmpOp::Eq, CmpOp::Ne, CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge]);
         let leaf = prop_oneof![
             (path(), op, literal()).prop_map(|(path, op, value)| Expr::Compare { path, op, value }),
-            (
-                path(),
-                prop::collection::vec(literal(), 0..3),
-                any::<bool>()
-            )
-                .prop_map(|(path, values, negated)| Expr::In {
-                    path,
-                    values,
-                    negated
-                }),
+            (path(), prop::collection::vec(literal(), 0..3), any::<bool>())
+                .prop_map(|(path, values, negated)| Expr::In { path, values, negated }),
             (path(), pattern(), any::<bool>()).prop_map(|(path, pattern, negated)| Expr::Matches {
                 path,
                 pattern,

@@ -20,12 +20,7 @@ pub struct SortKey {
 
 impl fmt::Display for SortKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}{}",
-            self.field,
-            if self.descending { " desc" } else { "" }
-        )
+        write!(f, "{}{}", self.field, if self.descending { " desc" } else { "" })
     }
 }
 
@@ -42,16 +37,11 @@ pub fn parse_sort(src: &str) -> Result<Vec<SortKey>, ParseError> {
         let mut descending = minus;
         let token = parser.peek();
         // `asc` and `desc` are ordinary words to the lexer: they are only special here.
-        let direction = ["asc", "desc"]
-            .into_iter()
-            .find(|d| d.eq_ignore_ascii_case(&token.text));
+        let direction = ["asc", "desc"].into_iter().find(|d| d.eq_ignore_ascii_case(&token.text));
         if let (TokenKind::Path(_), Some(direction)) = (&token.kind, direction) {
             if minus {
                 return Err(ParseError::new(
-                    format!(
-                        "\"-\" already sorts descending, it cannot be combined with \"{}\"",
-                        token.text
-                    ),
+                    format!("\"-\" already sorts descending, it cannot be combined with \"{}\"", token.text),
                     token.column,
                 ));
             }
@@ -103,11 +93,7 @@ impl Cursor {
     /// An opaque, URL-safe form of the cursor.
     pub fn encode(&self) -> String {
         let keys = self.keys.iter().map(to_wire).collect();
-        let json = Value::Array(vec![
-            Value::Array(keys),
-            to_wire(&self.created_at),
-            to_wire(&self.id),
-        ]);
+        let json = Value::Array(vec![Value::Array(keys), to_wire(&self.created_at), to_wire(&self.id)]);
         base64url_encode(json.to_string().as_bytes())
     }
 
@@ -122,11 +108,7 @@ impl Cursor {
             return Err(invalid());
         };
         Ok(Cursor {
-            keys: keys
-                .into_iter()
-                .map(from_wire)
-                .collect::<Option<_>>()
-                .ok_or_else(invalid)?,
+            keys: keys.into_iter().map(from_wire).collect::<Option<_>>().ok_or_else(invalid)?,
             created_at: from_wire(created_at).ok_or_else(invalid)?,
             id: from_wire(id).ok_or_else(invalid)?,
         })
@@ -201,14 +183,7 @@ impl<'a> Position<'a> {
     fn cmp(&self, other: &Position<'_>, sort: &[SortKey]) -> Ordering {
         sort.iter()
             .enumerate()
-            .map(|(i, key)| {
-                compare_values(
-                    self.key(i),
-                    other.key(i),
-                    key.field.is_timestamp(),
-                    key.descending,
-                )
-            })
+            .map(|(i, key)| compare_values(self.key(i), other.key(i), key.field.is_timestamp(), key.descending))
             .find(|ord| ord.is_ne())
             .unwrap_or(Ordering::Equal)
             .then_with(|| compare_values(self.created_at, other.created_at, true, true))
@@ -217,21 +192,13 @@ impl<'a> Position<'a> {
 }
 
 /// Missing values go last whatever the direction, so only present values are reversed.
-fn compare_values(
-    a: Option<&Value>,
-    b: Option<&Value>,
-    timestamp: bool,
-    descending: bool,
-) -> Ordering {
+fn compare_values(a: Option<&Value>, b: Option<&Value>, timestamp: bool, descending: bool) -> Ordering {
     match (a, b) {
         (None, None) => Ordering::Equal,
         (None, Some(_)) => Ordering::Greater,
         (Some(_), None) => Ordering::Less,
         (Some(a), Some(b)) => {
-            let ord = total_cmp(
-                Scalar::of_value(a, timestamp),
-                Scalar::of_value(b, timestamp),
-            );
+            let ord = total_cmp(Scalar::of_value(a, timestamp), Scalar::of_value(b, timestamp));
             if descending { ord.reverse() } else { ord }
         }
     }
@@ -252,9 +219,7 @@ fn total_cmp(a: Scalar<'_>, b: Scalar<'_>) -> Ordering {
         }
     }
     match (a, b) {
-        (Scalar::Num(a), Scalar::Num(b)) => a
-            .partial_cmp(b)
-            .unwrap_or_else(|| a.is_nan().cmp(&b.is_nan())),
+        (Scalar::Num(a), Scalar::Num(b)) => a.partial_cmp(b).unwrap_or_else(|| a.is_nan().cmp(&b.is_nan())),
         (Scalar::Instant(a), Scalar::Instant(b)) => a.cmp(&b),
         (Scalar::Str(a), Scalar::Str(b)) => a.cmp(b),
         (Scalar::Bool(a), Scalar::Bool(b)) => a.cmp(&b),
@@ -268,10 +233,7 @@ const BASE64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw
 fn base64url_encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let bits = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |bits, (i, &b)| bits | u32::from(b) << (16 - 8 * i));
+        let bits = chunk.iter().enumerate().fold(0u32, |bits, (i, &b)| bits | u32::from(b) << (16 - 8 * i));
         // n bytes carry n + 1 six-bit digits.
         for i in 0..=chunk.len() {
             out.push(char::from(BASE64URL[(bits >> (18 - 6 * i)) as usize & 63]));
@@ -311,18 +273,11 @@ mod tests {
     }
 
     fn key(field: &str, descending: bool) -> SortKey {
-        SortKey {
-            field: field
-                .parse()
-                .unwrap_or_else(|err| panic!("{field:?}: {err}")),
-            descending,
-        }
+        SortKey { field: field.parse().unwrap_or_else(|err| panic!("{field:?}: {err}")), descending }
     }
 
     fn ids(runs: &[Value]) -> Vec<&str> {
-        runs.iter()
-            .map(|r| r["id"].as_str().unwrap_or("?"))
-            .collect()
+        runs.iter().map(|r| r["id"].as_str().unwrap_or("?")).collect()
     }
 
     #[test]
@@ -335,16 +290,9 @@ mod tests {
         );
         assert_eq!(
             sort("-created_at,name ASC, `a b` DeSc"),
-            vec![
-                key("created_at", true),
-                key("name", false),
-                key("`a b`", true)
-            ]
+            vec![key("created_at", true), key("name", false), key("`a b`", true)]
         );
-        assert_eq!(
-            sort("summary.train/loss"),
-            vec![key("summary.train/loss", false)]
-        );
+        assert_eq!(sort("summary.train/loss"), vec![key("summary.train/loss", false)]);
         let printed: Vec<String> = sort("a desc, b").iter().map(ToString::to_string).collect();
         assert_eq!(printed, ["a desc", "b"]);
     }
@@ -352,35 +300,15 @@ mod tests {
     #[test]
     fn sort_spec_errors() {
         let cases: [(&str, &str, usize); 6] = [
-            (
-                "a,",
-                "expected a field name to sort by, found end of input",
-                3,
-            ),
-            (
-                "a desc b",
-                "expected \"asc\", \"desc\", \",\" or end of input, found \"b\"",
-                8,
-            ),
-            (
-                "-a desc",
-                "\"-\" already sorts descending, it cannot be combined with \"desc\"",
-                4,
-            ),
+            ("a,", "expected a field name to sort by, found end of input", 3),
+            ("a desc b", "expected \"asc\", \"desc\", \",\" or end of input, found \"b\"", 8),
+            ("-a desc", "\"-\" already sorts descending, it cannot be combined with \"desc\"", 4),
             ("a, , b", "expected a field name to sort by, found \",\"", 4),
             ("1", "expected a field name to sort by, found number 1", 1),
-            (
-                "a = 1",
-                "expected \"asc\", \"desc\", \",\" or end of input, found \"=\"",
-                3,
-            ),
+            ("a = 1", "expected \"asc\", \"desc\", \",\" or end of input, found \"=\"", 3),
         ];
         for (src, message, column) in cases {
-            assert_eq!(
-                parse_sort(src),
-                Err(ParseError::new(message, column)),
-                "{src}"
-            );
+            assert_eq!(parse_sort(src), Err(ParseError::new(message, column)), "{src}");
         }
     }
 
@@ -413,19 +341,9 @@ mod tests {
             json!({"id": "onef", "v": 1.0}),
         ];
         runs.sort_by(|a, b| compare_runs(a, b, &sort("v")));
-        assert_eq!(
-            ids(&runs),
-            [
-                "neg", "one", "onef", "big", "str", "false", "true", "obj", "missing", "null"
-            ]
-        );
+        assert_eq!(ids(&runs), ["neg", "one", "onef", "big", "str", "false", "true", "obj", "missing", "null"]);
         runs.sort_by(|a, b| compare_runs(a, b, &sort("v desc")));
-        assert_eq!(
-            ids(&runs),
-            [
-                "obj", "true", "false", "str", "big", "one", "onef", "neg", "missing", "null"
-            ]
-        );
+        assert_eq!(ids(&runs), ["obj", "true", "false", "str", "big", "one", "onef", "neg", "missing", "null"]);
     }
 
     #[test]
@@ -443,10 +361,7 @@ mod tests {
     #[test]
     fn nan_sorts_after_other_numbers() {
         let nan = Scalar::Num(Num::Float(f64::NAN));
-        assert_eq!(
-            total_cmp(nan, Scalar::Num(Num::Float(f64::INFINITY))),
-            Ordering::Greater
-        );
+        assert_eq!(total_cmp(nan, Scalar::Num(Num::Float(f64::INFINITY))), Ordering::Greater);
         assert_eq!(total_cmp(Scalar::Num(Num::Int(1)), nan), Ordering::Less);
         assert_eq!(total_cmp(nan, nan), Ordering::Equal);
         assert_eq!(total_cmp(nan, Scalar::Str("a")), Ordering::Less);
@@ -458,27 +373,11 @@ mod tests {
         let keys = sort("summary.loss desc, summary.s, config, nope");
         let cursor = Cursor::after(&run, &keys);
         let encoded = cursor.encode();
-        assert!(
-            encoded
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
-            "{encoded}"
-        );
+        assert!(encoded.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{encoded}");
         assert_eq!(Cursor::decode(&encoded), Ok(cursor.clone()));
         assert!(!cursor.is_before(&run, &keys));
-        for bad in [
-            "",
-            "!!!!",
-            "a",
-            "e30",
-            &base64url_encode(b"[1,2,3]"),
-            &base64url_encode(b"\xff"),
-        ] {
-            assert_eq!(
-                Cursor::decode(bad),
-                Err(ParseError::new("invalid cursor", 1)),
-                "{bad}"
-            );
+        for bad in ["", "!!!!", "a", "e30", &base64url_encode(b"[1,2,3]"), &base64url_encode(b"\xff")] {
+            assert_eq!(Cursor::decode(bad), Err(ParseError::new("invalid cursor", 1)), "{bad}");
         }
     }
 
@@ -489,22 +388,15 @@ mod tests {
             let cursor = Cursor::after(&json!({"id": "r", "v": x, "created_at": x}), &sort("v"));
             assert_eq!(Cursor::decode(&cursor.encode()), Ok(cursor));
         }
-        let tagged_nan = base64url_encode(
-            format!("[[{{\"f64\":{}}}],null,null]", f64::NAN.to_bits()).as_bytes(),
-        );
+        let tagged_nan = base64url_encode(format!("[[{{\"f64\":{}}}],null,null]", f64::NAN.to_bits()).as_bytes());
         assert!(Cursor::decode(&tagged_nan).is_err());
     }
 
     #[test]
     fn base64url() {
-        for (plain, encoded) in [
-            ("", ""),
-            ("f", "Zg"),
-            ("fo", "Zm8"),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg"),
-            ("\u{ff}\u{fe}", "w7_Dvg"),
-        ] {
+        for (plain, encoded) in
+            [("", ""), ("f", "Zg"), ("fo", "Zm8"), ("foo", "Zm9v"), ("foob", "Zm9vYg"), ("\u{ff}\u{fe}", "w7_Dvg")]
+        {
             assert_eq!(base64url_encode(plain.as_bytes()), encoded);
             assert_eq!(base64url_decode(encoded), Some(plain.as_bytes().to_vec()));
         }
@@ -516,20 +408,12 @@ mod tests {
             Just(Some(Value::Null)),
             (-3i64..3).prop_map(|i| Some(json!(i))),
             prop::sample::select(vec![-1.5, 0.5, 1.0, 2.0]).prop_map(|x| Some(json!(x))),
-            prop::sample::select(vec![
-                "a",
-                "b",
-                "2026-01-01",
-                "2026-01-01T00:00:00Z",
-                "2026-01-01T01:00:00+01:00"
-            ])
-            .prop_map(|s| Some(json!(s))),
+            prop::sample::select(vec!["a", "b", "2026-01-01", "2026-01-01T00:00:00Z", "2026-01-01T01:00:00+01:00"])
+                .prop_map(|s| Some(json!(s))),
             any::<bool>().prop_map(|b| Some(json!(b))),
             Just(Some(json!([1]))),
             // Arbitrary floats exercise the cursor's exact float encoding.
-            any::<f64>()
-                .prop_filter("JSON has no NaN or infinity", |x| x.is_finite())
-                .prop_map(|x| Some(json!(x))),
+            any::<f64>().prop_filter("JSON has no NaN or infinity", |x| x.is_finite()).prop_map(|x| Some(json!(x))),
         ]
     }
 

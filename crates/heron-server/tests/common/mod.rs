@@ -63,7 +63,13 @@ impl TestServer {
         self.call_with_key(&self.key.clone(), method, path, body).await
     }
 
-    pub async fn call_with_key(&self, key: &str, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call_with_key(
+        &self,
+        key: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut request = self.client.request(method, self.url(path)).bearer_auth(key);
         if let Some(body) = body {
             request = request.json(&body);
