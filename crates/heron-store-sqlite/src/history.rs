@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use std::sync::Arc;
 
 use crate::ResultExt;
-use crate::cache::{ChunkCache, cacheable};
+use crate::cache::{ChartCache, cacheable};
 use crate::runs::{run_pk, touch};
 
 pub(crate) fn stream_code(stream: Stream) -> i64 {
@@ -253,15 +253,17 @@ pub(crate) fn keys(conn: &Connection, run: &RunRef) -> Result<Vec<KeyInfo>> {
 pub(crate) struct SqliteSeries<'c> {
     conn: &'c Connection,
     series_id: i64,
-    /// Chart reads cache full chunks; raw reads and exports pass through.
-    cache: Option<&'c ChunkCache>,
+    /// Chart reads cache chunk lists and full chunks; raw reads and exports pass through.
+    cache: Option<(&'c ChartCache, i64)>,
 }
 
-impl SeriesReader for SqliteSeries<'_> {
-    fn chunks(&mut self, lo: i64, hi: i64) -> Result<Vec<ChunkMeta>> {
+impl SqliteSeries<'_> {
+    fn query_chunks(&self, lo: i64, hi: i64) -> Result<Vec<ChunkMeta>> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT id, count, summary FROM chunks WHERE series_id = ?1 AND step_max >= ?2 AND step_min <= ?3 ORDER BY step_max")
+            .prepare_cached(
+                "SELECT id, count, summary FROM chunks WHERE series_id = ?1 AND step_max >= ?2 AND step_min <= ?3 ORDER BY step_max",
+            )
             .db()?;
         let rows = stmt
             .query_map(params![self.series_id, lo, hi], |row| {
@@ -275,9 +277,25 @@ impl SeriesReader for SqliteSeries<'_> {
         }
         Ok(out)
     }
+}
+
+impl SeriesReader for SqliteSeries<'_> {
+    fn chunks(&mut self, lo: i64, hi: i64) -> Result<Vec<ChunkMeta>> {
+        let Some((cache, points)) = self.cache else { return self.query_chunks(lo, hi) };
+        let key = (self.series_id, points);
+        let list = match cache.lists.get(&key) {
+            Some(list) => list,
+            None => {
+                let list = Arc::new(self.query_chunks(i64::MIN, i64::MAX)?);
+                cache.lists.insert(key, list.clone());
+                list
+            }
+        };
+        Ok(list.iter().filter(|c| c.summary.last.step >= lo && c.summary.first.step <= hi).cloned().collect())
+    }
 
     fn body(&mut self, chunk: &ChunkMeta) -> Result<Arc<ChunkBody>> {
-        let cache = self.cache.filter(|_| cacheable(chunk.count));
+        let cache = self.cache.map(|(cache, _)| &cache.chunks).filter(|_| cacheable(chunk.count));
         if let Some(body) = cache.and_then(|c| c.get(&chunk.handle)) {
             return Ok(body);
         }
@@ -298,14 +316,14 @@ impl SeriesReader for SqliteSeries<'_> {
 /// Chart reads over the runs of one project.
 pub(crate) struct ProjectSeries<'c> {
     conn: &'c Connection,
-    cache: &'c ChunkCache,
+    cache: &'c ChartCache,
     entity: String,
     project: String,
     runs: HashMap<String, i64>,
 }
 
 impl<'c> ProjectSeries<'c> {
-    pub(crate) fn new(conn: &'c Connection, cache: &'c ChunkCache, entity: &str, project: &str) -> Self {
+    pub(crate) fn new(conn: &'c Connection, cache: &'c ChartCache, entity: &str, project: &str) -> Self {
         ProjectSeries { conn, cache, entity: entity.to_string(), project: project.to_string(), runs: HashMap::new() }
     }
 }
@@ -321,19 +339,19 @@ impl ChartSource for ProjectSeries<'_> {
             }
         };
         // Without a stream, a key is looked up among history series first, then system metrics.
-        let found: Option<(i64, i64, i64, i64)> = self
+        let found: Option<(i64, i64, i64, i64, i64)> = self
             .conn
             .prepare_cached(
-                "SELECT id, min_step, max_step, stream FROM series
+                "SELECT id, min_step, max_step, stream, count FROM series
                  WHERE run_pk = ?1 AND key = ?2 AND kind = 'scalar' AND min_step IS NOT NULL AND (?3 IS NULL OR stream = ?3)
                  ORDER BY stream LIMIT 1",
             )
             .db()?
-            .query_row(params![pk, key, stream.map(stream_code)], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))
+            .query_row(params![pk, key, stream.map(stream_code)], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)))
             .optional()
             .db()?;
-        Ok(found.map(|(series_id, lo, hi, code)| OpenSeries {
-            reader: Box::new(SqliteSeries { conn: self.conn, series_id, cache: Some(self.cache) }),
+        Ok(found.map(|(series_id, lo, hi, code, points)| OpenSeries {
+            reader: Box::new(SqliteSeries { conn: self.conn, series_id, cache: Some((self.cache, points)) }),
             extent: (lo, hi),
             stream: stream_of(code),
         }))

@@ -53,7 +53,7 @@ struct Inner {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     options: SqliteOptions,
-    cache: cache::ChunkCache,
+    cache: cache::ChartCache,
 }
 
 fn db_error(error: rusqlite::Error) -> Error {
@@ -91,7 +91,7 @@ impl SqliteStore {
         }
         let mut writer = open_connection(&path, &options, false)?;
         migrations::migrate(&mut writer)?;
-        let cache = cache::new_cache(options.cache_bytes);
+        let cache = cache::ChartCache::new(options.cache_bytes);
         let inner = Inner { path, writer: Mutex::new(writer), readers: Mutex::new(Vec::new()), options, cache };
         Ok(SqliteStore { inner: Arc::new(inner) })
     }
@@ -122,7 +122,7 @@ impl SqliteStore {
     /// Like `read`, with the chart cache at hand.
     async fn read_cached<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&Connection, &cache::ChunkCache) -> Result<T> + Send + 'static,
+        work: impl FnOnce(&Connection, &cache::ChartCache) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {

@@ -75,8 +75,9 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX runs_state_heartbeat ON runs (state, heartbeat_at);
     -- One series per (run, stream, key). kind: 'scalar' (chunks) or 'object' (objects table).
+    -- AUTOINCREMENT: chart caches key chunk lists by series id.
     CREATE TABLE series (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         run_pk INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
         stream INTEGER NOT NULL,
         key TEXT NOT NULL,
