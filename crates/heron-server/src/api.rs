@@ -490,11 +490,9 @@ pub async fn append_system(
     ApiJson(batch): ApiJson<SystemBatch>,
 ) -> ApiResult<Json<IngestAck>> {
     let run = run_ref(&state, &caller, &path).await?;
-    heron_core::ingest::validate_rows(&heron_core::ingest::system_rows(&batch, 0)?)?;
     let ack = state.store.append_system(&run, &batch).await?;
     if !ack.duplicate && state.events.has_subscribers(&path.entity, &path.project) {
-        let keys: Vec<String> = batch.rows.iter().flat_map(|r| r.values.keys().cloned()).collect();
-        let mut keys = keys;
+        let mut keys: Vec<String> = batch.rows.iter().flat_map(|r| r.values.keys().cloned()).collect();
         keys.sort();
         keys.dedup();
         state.publish(

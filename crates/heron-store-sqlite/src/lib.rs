@@ -172,7 +172,7 @@ fn open_connection(path: &Path, options: &SqliteOptions, read_only: bool) -> Res
 
 mod store_impl {
     use async_trait::async_trait;
-    use heron_core::{Result, RunRef, Store, User, time};
+    use heron_core::{Result, RunRef, Store, User};
     use heron_types::{
         ChartQuery, ChartResponse, ConsoleAppend, ConsolePage, Entity, HistoryBatch, HistoryPage, IngestAck, KeyInfo,
         Project, ProjectCreate, Run, RunFile, RunPatch, RunUpsert, RunUpserted, Stream, SystemBatch, XAxis,
@@ -311,7 +311,7 @@ mod store_impl {
         }
 
         async fn append_history(&self, run: &RunRef, batch: &HistoryBatch) -> Result<IngestAck> {
-            heron_core::ingest::validate_rows(&batch.rows)?;
+            // Validated once, by `columnize`, inside the append.
             let (run, batch) = (run.clone(), batch.clone());
             self.write(move |conn| {
                 let seq = batch.seq;
@@ -408,11 +408,5 @@ mod store_impl {
             let (run, path) = (run.clone(), path.to_string());
             self.read(move |conn| runs::get_file(conn, &run, &path)).await
         }
-    }
-
-    #[allow(dead_code)]
-    fn _assert_send(store: SqliteStore) -> std::sync::Arc<dyn Store> {
-        let _ = time::now();
-        std::sync::Arc::new(store)
     }
 }
