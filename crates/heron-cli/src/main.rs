@@ -60,6 +60,7 @@ fn run_server(args: ServerArgs) -> Result<()> {
     let settings = args.resolve()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
+        let shutdown = shutdown_signal()?;
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))
             .await
             .with_context(|| format!("cannot listen on {}:{}", settings.host, settings.port))?;
@@ -85,31 +86,34 @@ fn run_server(args: ServerArgs) -> Result<()> {
         println!("heron server listening on {base_url} (data: {})", settings.server.data_dir.display());
         std::io::stdout().flush().ok();
         tracing::info!(address = %address, "serving");
-        serve(state, listener, shutdown_signal()).await?;
+        serve(state, listener, shutdown).await?;
         tracing::info!("stopped");
         Ok(())
     })
 }
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// Registers the SIGINT and SIGTERM handlers now, before the server says it is listening, so
+/// that a signal sent right after that line stops it gracefully rather than killing it; the
+/// returned future resolves when either signal arrives.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
-        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(_) => {
-                let _ = interrupt.await;
-                return;
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {},
+                _ = terminate.recv() => {},
             }
-        };
-        tokio::select! {
-            _ = interrupt => {},
-            _ = terminate.recv() => {},
-        }
+            tracing::info!("shutting down: finishing requests in flight");
+        })
     }
     #[cfg(not(unix))]
-    let _ = interrupt.await;
-    tracing::info!("shutting down: finishing requests in flight");
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down: finishing requests in flight");
+    })
 }
 
 fn login(host: &str, key: Option<String>) -> Result<()> {
