@@ -1,7 +1,7 @@
 //! The `heron` command: runs the server and talks to it.
 #![forbid(unsafe_code)]
 
-mod credentials;
+mod demo;
 mod settings;
 
 use std::io::{BufRead, Write};
@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
+use heron_client::credentials;
 use heron_server::{AppState, bootstrap, serve};
 use tokio::net::TcpListener;
 
@@ -38,6 +39,30 @@ enum Command {
         #[arg(long, env = "HERON_API_KEY", hide_env_values = true)]
         key: Option<String>,
     },
+    /// Upload runs logged offline, or left behind by a crash or a `finish()` timeout.
+    ///
+    /// Each run folder (under HERON_DIR, default ./heron) holds the run's local log; sync sends
+    /// what the server does not have yet and remembers how far it got, so it is safe to run
+    /// twice, to interrupt, and to run on an offline run that is still being written. A run
+    /// still logging online uploads itself and is left alone. With no folders given, every run
+    /// under HERON_DIR that is not fully uploaded is synced.
+    Sync(SyncArgs),
+    /// Log a small real training (logistic regression, several learning rates) into the
+    /// project `demo`, with system metrics and console output, so the dashboard has something
+    /// to show.
+    Demo(demo::DemoArgs),
+}
+
+#[derive(clap::Args)]
+struct SyncArgs {
+    /// Run folders (default: all under HERON_DIR that are not fully uploaded)
+    dirs: Vec<std::path::PathBuf>,
+    /// Server URL
+    #[arg(long, env = "HERON_BASE_URL", default_value = heron_client::settings::DEFAULT_BASE_URL)]
+    host: String,
+    /// API key [default: HERON_API_KEY, else the credentials file]
+    #[arg(long)]
+    key: Option<String>,
 }
 
 fn main() -> Result<()> {
@@ -53,6 +78,8 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Server(args) => run_server(args),
         Command::Login { host, key } => login(&host, key),
+        Command::Sync(args) => sync(args),
+        Command::Demo(args) => demo::run(args),
     }
 }
 
@@ -70,7 +97,8 @@ fn run_server(args: ServerArgs) -> Result<()> {
         let state = AppState::open(settings.server.clone()).map_err(|e| anyhow::anyhow!(e.message))?;
         let bootstrap_key = std::env::var("HERON_BOOTSTRAP_API_KEY").ok();
         let from_env = bootstrap_key.as_deref().is_some_and(|k| !k.trim().is_empty());
-        if let Some(created) = bootstrap(&state, bootstrap_key).await.map_err(|e| anyhow::anyhow!(e.message))? {
+        let created = bootstrap(&state, bootstrap_key).await.map_err(|e| anyhow::anyhow!(e.message))?;
+        if let Some(created) = &created {
             println!("Heron: first start on an empty store, created the user \"{}\".", created.admin);
             if from_env {
                 println!("  API key: taken from HERON_BOOTSTRAP_API_KEY");
@@ -85,11 +113,35 @@ fn run_server(args: ServerArgs) -> Result<()> {
         }
         println!("heron server listening on {base_url} (data: {})", settings.server.data_dir.display());
         std::io::stdout().flush().ok();
+        if let (true, Some(created)) = (settings.demo, created) {
+            seed_demo(base_url.clone(), created.api_key.clone());
+        }
         tracing::info!(address = %address, "serving");
         serve(state, listener, shutdown).await?;
         tracing::info!("stopped");
         Ok(())
     })
+}
+
+/// Logs the demo project in the background while the server starts serving (`--demo`).
+fn seed_demo(base_url: String, api_key: String) {
+    std::thread::spawn(move || {
+        let settings = match heron_client::Settings::from_env() {
+            Ok(s) => heron_client::Settings {
+                api_key: Some(api_key),
+                mode: heron_client::Mode::Online,
+                ..s.with_base_url(&base_url)
+            },
+            Err(error) => return eprintln!("heron: demo not logged: {error}"),
+        };
+        let dir = std::env::temp_dir().join(format!("heron-demo-{}", std::process::id()));
+        let settings = heron_client::Settings { dir: dir.clone(), ..settings };
+        match demo::log_demo(settings, 30, |_| {}) {
+            Ok(runs) => println!("  Logged {runs} demo runs into the project \"demo\""),
+            Err(error) => eprintln!("heron: demo not logged: {error:#}"),
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    });
 }
 
 /// Registers the SIGINT and SIGTERM handlers now, before the server says it is listening, so
@@ -118,8 +170,8 @@ fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
 
 fn login(host: &str, key: Option<String>) -> Result<()> {
     let host = host.trim_end_matches('/');
-    if !host.starts_with("http://") {
-        bail!("only http:// servers are supported by this build (got {host})");
+    if !host.starts_with("http://") && !host.starts_with("https://") {
+        bail!("the server URL must start with http:// or https:// (got {host})");
     }
     let key = match key {
         Some(key) => key,
@@ -134,20 +186,55 @@ fn login(host: &str, key: Option<String>) -> Result<()> {
     if key.is_empty() {
         bail!("no API key given");
     }
-    let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(10)).build()?;
-    let response = client
-        .get(format!("{host}/api/v1/viewer"))
-        .bearer_auth(&key)
-        .send()
-        .with_context(|| format!("cannot reach {host}; is `heron server` running there?"))?;
-    let status = response.status();
-    let body: serde_json::Value = response.json().unwrap_or_default();
-    if !status.is_success() {
-        let message = body.pointer("/error/message").and_then(|m| m.as_str()).unwrap_or("no details");
-        bail!("{host} refused the key ({status}): {message}");
-    }
+    let api = heron_client::Api::new(host, Some(&key), Duration::from_secs(10));
+    let viewer: heron_types::Viewer = api.get("/api/v1/viewer").map_err(|error| match error.status {
+        None => anyhow::anyhow!("cannot reach {host} ({error}); is `heron server` running there?"),
+        Some(_) => anyhow::anyhow!("{host} refused the key: {error}"),
+    })?;
     let path = credentials::save(host, &key)?;
-    let name = body.get("name").and_then(|n| n.as_str()).unwrap_or("?");
-    println!("Logged in to {host} as {name}; key saved to {}", path.display());
+    println!("Logged in to {host} as {}; key saved to {}", viewer.name, path.display());
+    Ok(())
+}
+
+fn sync(args: SyncArgs) -> Result<()> {
+    let mut settings = heron_client::Settings::from_env()?.with_base_url(&args.host);
+    if let Some(key) = args.key {
+        settings.api_key = Some(key);
+    }
+    let dirs = if args.dirs.is_empty() {
+        let root = settings.dir.clone();
+        let found: Vec<_> =
+            heron_client::sync::find_runs(&root).into_iter().filter(|d| heron_client::sync::needs_sync(d)).collect();
+        if found.is_empty() {
+            println!("Nothing to sync under {}.", root.display());
+            return Ok(());
+        }
+        found
+    } else {
+        args.dirs
+    };
+    let mut failed = 0;
+    for dir in &dirs {
+        println!("Syncing {} to {}", dir.display(), settings.base_url);
+        let outcome = heron_client::sync::sync_dir(&settings, dir, |line| println!("{line}"));
+        use heron_client::sync::SyncStatus;
+        match outcome.status {
+            SyncStatus::Complete => println!("  {}: done ({} rows sent by this sync)", outcome.run, outcome.rows),
+            SyncStatus::UpToDate => println!(
+                "  {}: everything logged so far is uploaded ({} rows sent); the run has not finished yet",
+                outcome.run, outcome.rows
+            ),
+            SyncStatus::Live { pid } => {
+                println!("  skipped: process {pid} is still logging this run online and uploads it itself")
+            }
+            SyncStatus::Failed(why) => {
+                failed += 1;
+                println!("  failed: {why}");
+            }
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} of {} runs could not be synced; nothing was lost, run the same command again", dirs.len());
+    }
     Ok(())
 }

@@ -39,6 +39,9 @@ pub struct ServerArgs {
     /// TOML file with any of the settings above (keys as the flags, with underscores)
     #[arg(long, env = "HERON_CONFIG")]
     config: Option<PathBuf>,
+    /// On first start (empty store), log the `heron demo` training into the project `demo`
+    #[arg(long)]
+    demo: bool,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -55,6 +58,7 @@ struct FileSettings {
 }
 
 pub struct Settings {
+    pub demo: bool,
     pub host: String,
     pub port: u16,
     pub server: ServerConfig,
@@ -90,6 +94,7 @@ impl ServerArgs {
         server.durability = durability;
         server.cache_bytes = self.cache_mb.or(file.cache_mb).unwrap_or(256) * 1024 * 1024;
         Ok(Settings {
+            demo: self.demo,
             host: self.host.or(file.host).unwrap_or_else(|| "127.0.0.1".to_string()),
             port: self.port.or(file.port).unwrap_or(8745),
             server,

@@ -1,0 +1,626 @@
+//! `heron._native`: the Rust core under the `heron` Python package. The run handle (whose `log`
+//! converts a Python dict straight into the client's row, without building JSON), the HTTP
+//! client used by `heron.Api`, and `heron sync`.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use heron_client::{ConsoleStream, MetricDef, Mode, RowSink, Run, RunOptions, Settings};
+use pyo3::exceptions::{PyException, PyUserWarning, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use serde_json::{Map, Value};
+
+pyo3::create_exception!(_native, HeronError, PyException, "An error from the Heron server or client.");
+
+/// Nesting deeper than this in a logged dict is dropped with a warning.
+const MAX_NESTING: usize = 32;
+const EXACT_INT: i64 = 1 << 53;
+
+fn to_py_err(error: heron_client::Error) -> PyErr {
+    let err = HeronError::new_err(error.to_string());
+    Python::attach(|py| {
+        let value = err.value(py);
+        let _ = value.setattr("status", error.status);
+        let _ = value.setattr("kind", error.kind.clone());
+        let _ = value.setattr("message", error.message.clone());
+    });
+    err
+}
+
+/// Warnings raised inside a Python call are queued and re-raised as Python warnings when the
+/// call returns; warnings from the background threads go to stderr.
+#[derive(Default)]
+struct Warnings {
+    queued: Mutex<Vec<String>>,
+    any: AtomicBool,
+}
+
+impl Warnings {
+    fn sink(self: &Arc<Self>) -> heron_client::settings::WarningSink {
+        let me = self.clone();
+        Arc::new(move |message: &str| {
+            if std::thread::current().name().is_some_and(|n| n.starts_with("heron-")) {
+                eprintln!("heron: {message}");
+            } else {
+                me.queued.lock().unwrap_or_else(|e| e.into_inner()).push(message.to_string());
+                me.any.store(true, Ordering::Release);
+            }
+        })
+    }
+
+    fn raise(&self, py: Python<'_>) -> PyResult<()> {
+        if !self.any.swap(false, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let messages: Vec<String> = std::mem::take(&mut *self.queued.lock().unwrap_or_else(|e| e.into_inner()));
+        let category = py.get_type::<PyUserWarning>();
+        for message in messages {
+            let text = std::ffi::CString::new(format!("heron: {message}")).unwrap_or_default();
+            PyErr::warn(py, &category, &text, 2)?;
+        }
+        Ok(())
+    }
+}
+
+fn json_to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match value {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => i.into_pyobject(py)?.into_any(),
+            None => n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any(),
+        },
+        Value::String(s) => match s.as_str() {
+            // The API's encoding of non-finite numbers.
+            "NaN" => f64::NAN.into_pyobject(py)?.into_any(),
+            "Infinity" => f64::INFINITY.into_pyobject(py)?.into_any(),
+            "-Infinity" => f64::NEG_INFINITY.into_pyobject(py)?.into_any(),
+            _ => PyString::new(py, s).into_any(),
+        },
+        Value::Array(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(json_to_py(py, item)?)?;
+            }
+            list.into_any()
+        }
+        Value::Object(map) => {
+            let dict = PyDict::new(py);
+            for (k, v) in map {
+                dict.set_item(k, json_to_py(py, v)?)?;
+            }
+            dict.into_any()
+        }
+    })
+}
+
+/// Converts a Python value to JSON for config, summary and metadata: containers recursively,
+/// numpy/torch scalars through `.item()`, arrays through `.tolist()`, anything else as `str()`
+/// with a warning.
+fn py_to_json(value: &Bound<'_, PyAny>, depth: usize, warn: &mut dyn FnMut(String)) -> Value {
+    if depth > heron_types::limits::MAX_JSON_DEPTH {
+        warn("a value is nested too deeply; stored as null".into());
+        return Value::Null;
+    }
+    if value.is_none() {
+        return Value::Null;
+    }
+    if let Ok(b) = value.cast::<PyBool>() {
+        return Value::Bool(b.is_true());
+    }
+    if let Ok(i) = value.cast::<PyInt>() {
+        if let Ok(n) = i.extract::<i64>() {
+            return Value::from(n);
+        }
+        if let Ok(n) = i.extract::<u64>() {
+            return Value::from(n);
+        }
+        return Value::String(i.to_string());
+    }
+    if let Ok(f) = value.cast::<PyFloat>() {
+        return heron_types::Scalar::to_json(f.value());
+    }
+    if let Ok(s) = value.cast::<PyString>() {
+        return Value::String(s.to_string_lossy().into_owned());
+    }
+    if let Ok(d) = value.cast::<PyDict>() {
+        let mut map = Map::new();
+        for (k, v) in d.iter() {
+            let key = match k.cast::<PyString>() {
+                Ok(s) => s.to_string_lossy().into_owned(),
+                Err(_) => k.str().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+            };
+            map.insert(key, py_to_json(&v, depth + 1, warn));
+        }
+        return Value::Object(map);
+    }
+    if value.cast::<PyList>().is_ok() || value.cast::<PyTuple>().is_ok() {
+        let items: Vec<Value> = value
+            .try_iter()
+            .map(|it| it.flatten().map(|v| py_to_json(&v, depth + 1, warn)).collect())
+            .unwrap_or_default();
+        return Value::Array(items);
+    }
+    for method in ["item", "tolist"] {
+        if value.hasattr(method).unwrap_or(false)
+            && let Ok(plain) = value.call_method0(method)
+            && !plain.is(value)
+        {
+            return py_to_json(&plain, depth + 1, warn);
+        }
+    }
+    let type_name = value.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+    warn(format!("a value of type {type_name} is not JSON; stored as its str()"));
+    Value::String(value.str().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default())
+}
+
+/// Adds one logged value to the row. `key` is the flattened key.
+fn log_value(sink: &mut RowSink<'_>, key: &str, value: &Bound<'_, PyAny>, depth: usize) {
+    // Fast paths first: float (and numpy.float64, a float subclass), then int.
+    if let Ok(f) = value.cast::<PyFloat>() {
+        return sink.number(key, f.value());
+    }
+    if let Ok(b) = value.cast::<PyBool>() {
+        return sink.object(key, Value::Bool(b.is_true()));
+    }
+    if let Ok(i) = value.cast::<PyInt>() {
+        return match i.extract::<i64>() {
+            Ok(n) => {
+                if !(-EXACT_INT..=EXACT_INT).contains(&n) {
+                    sink.warn(&format!("{key:?}: the integer {n} is beyond 2^53 and is stored as the nearest float"));
+                }
+                sink.number(key, n as f64)
+            }
+            Err(_) => match value.extract::<f64>() {
+                Ok(x) if x.is_finite() => {
+                    sink.warn(&format!("{key:?}: a huge integer is stored as the nearest float ({x:e})"));
+                    sink.number(key, x)
+                }
+                _ => sink.warn(&format!("{key:?}: the integer is too large to store as a number; dropped")),
+            },
+        };
+    }
+    if let Ok(s) = value.cast::<PyString>() {
+        return sink.object(key, Value::String(s.to_string_lossy().into_owned()));
+    }
+    if value.is_none() {
+        return sink.object(key, Value::Null);
+    }
+    if let Ok(d) = value.cast::<PyDict>() {
+        if depth >= MAX_NESTING {
+            return sink.warn(&format!("{key:?} is nested deeper than {MAX_NESTING} levels; dropped"));
+        }
+        for (k, v) in d.iter() {
+            match k.cast::<PyString>() {
+                Ok(s) => log_value(sink, &format!("{key}.{}", s.to_string_lossy()), &v, depth + 1),
+                Err(_) => sink.warn(&format!("{key:?} has a key that is not a string ({k}); dropped")),
+            }
+        }
+        return;
+    }
+    if value.cast::<PyList>().is_ok() || value.cast::<PyTuple>().is_ok() {
+        let mut problems = Vec::new();
+        let json = py_to_json(value, depth, &mut |w| problems.push(w));
+        for problem in problems {
+            sink.warn(&format!("{key:?}: {problem}"));
+        }
+        return sink.object(key, json);
+    }
+    // numpy / torch / jax scalars and 0-d arrays: `.item()` gives the plain Python value.
+    if value.hasattr("item").unwrap_or(false) {
+        match value.call_method0("item") {
+            Ok(plain) if !plain.is(value) && depth < MAX_NESTING => return log_value(sink, key, &plain, MAX_NESTING),
+            _ => {
+                let shape = value.getattr("shape").map(|s| s.to_string()).unwrap_or_default();
+                return sink.warn(&format!(
+                    "{key:?}: cannot log an array or tensor of shape {shape} as one value; log a number (x.item()), \
+                     a list (x.tolist()) or a summary of it; dropped"
+                ));
+            }
+        }
+    }
+    if let Ok(json) = value.call_method0("_heron_json") {
+        let mut problems = Vec::new();
+        let json = py_to_json(&json, depth, &mut |w| problems.push(w));
+        return sink.object(key, json);
+    }
+    let type_name = value.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+    sink.warn(&format!(
+        "{key:?}: cannot log a value of type {type_name}; log a number, string, bool, dict or list; dropped"
+    ))
+}
+
+fn dict_to_json(py: Python<'_>, dict: &Bound<'_, PyAny>, warnings: &Warnings, what: &str) -> PyResult<Value> {
+    let mut problems = Vec::new();
+    let value = py_to_json(dict, 0, &mut |w| problems.push(w));
+    if !value.is_object() {
+        return Err(PyValueError::new_err(format!("{what} must be a dict")));
+    }
+    if !problems.is_empty() {
+        let mut queued = warnings.queued.lock().unwrap_or_else(|e| e.into_inner());
+        queued.extend(problems.into_iter().map(|p| format!("{what}: {p}")));
+        warnings.any.store(true, Ordering::Release);
+    }
+    let _ = py;
+    Ok(value)
+}
+
+#[pyclass(module = "heron._native", frozen)]
+struct NativeRun {
+    run: Run,
+    warnings: Arc<Warnings>,
+}
+
+#[pymethods]
+impl NativeRun {
+    #[new]
+    #[pyo3(signature = (*, project=None, entity=None, name=None, id=None, config=None, tags=None, notes=None,
+        group=None, job_type=None, resume=None, metadata=None, mode=None, dir=None, base_url=None, api_key=None,
+        finish_timeout=None, system_interval=None, git=None, host_metadata=None, init_timeout=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        project: Option<String>,
+        entity: Option<String>,
+        name: Option<String>,
+        id: Option<String>,
+        config: Option<Bound<'_, PyAny>>,
+        tags: Option<Vec<String>>,
+        notes: Option<String>,
+        group: Option<String>,
+        job_type: Option<String>,
+        resume: Option<String>,
+        metadata: Option<Bound<'_, PyAny>>,
+        mode: Option<String>,
+        dir: Option<PathBuf>,
+        base_url: Option<String>,
+        api_key: Option<String>,
+        finish_timeout: Option<f64>,
+        system_interval: Option<f64>,
+        git: Option<bool>,
+        host_metadata: Option<bool>,
+        init_timeout: Option<f64>,
+    ) -> PyResult<NativeRun> {
+        let warnings = Arc::new(Warnings::default());
+        let mut settings = Settings::from_env().map_err(to_py_err)?;
+        if let Some(url) = base_url {
+            settings = settings.with_base_url(&url);
+        }
+        if api_key.is_some() {
+            settings.api_key = api_key;
+        }
+        if let Some(mode) = mode {
+            settings.mode = Mode::parse(&mode).map_err(|e| PyValueError::new_err(e.message))?;
+        }
+        if let Some(dir) = dir {
+            settings.dir = dir;
+        }
+        let seconds = |what: &str, s: f64| {
+            if s.is_finite() && s >= 0.0 {
+                Ok(Duration::from_secs_f64(s))
+            } else {
+                Err(PyValueError::new_err(format!("{what} must be a number of seconds >= 0")))
+            }
+        };
+        if let Some(s) = finish_timeout {
+            settings.finish_timeout = seconds("finish_timeout", s)?;
+        }
+        if let Some(s) = init_timeout {
+            settings.init_timeout = seconds("init_timeout", s)?;
+        }
+        if let Some(s) = system_interval {
+            let d = seconds("system_interval", s)?;
+            settings.system_interval = (!d.is_zero()).then(|| d.max(Duration::from_millis(100)));
+        }
+        if let Some(g) = git {
+            settings.git = g;
+        }
+        if let Some(h) = host_metadata {
+            settings.host_metadata = h;
+        }
+        settings.warn = warnings.sink();
+        let resume = match resume.as_deref() {
+            None => None,
+            Some("allow") => Some(heron_types::ResumeMode::Allow),
+            Some("must") => Some(heron_types::ResumeMode::Must),
+            Some("never") => Some(heron_types::ResumeMode::Never),
+            Some(other) => {
+                return Err(PyValueError::new_err(format!("resume must be allow, must or never, not {other:?}")));
+            }
+        };
+        let config = config.map(|c| dict_to_json(py, &c, &warnings, "config")).transpose()?;
+        let metadata = metadata.map(|m| dict_to_json(py, &m, &warnings, "metadata")).transpose()?;
+        let options = RunOptions {
+            project,
+            entity,
+            name,
+            id,
+            config,
+            tags,
+            notes,
+            group,
+            job_type,
+            resume,
+            metadata,
+            settings: Some(settings),
+        };
+        let run = py.detach(|| Run::init(options)).map_err(to_py_err)?;
+        warnings.raise(py)?;
+        Ok(NativeRun { run, warnings })
+    }
+
+    /// Logs one row (see `heron.log`).
+    #[pyo3(signature = (data, step=None, commit=None))]
+    fn log(&self, py: Python<'_>, data: &Bound<'_, PyAny>, step: Option<i64>, commit: Option<bool>) -> PyResult<()> {
+        let dict = data.cast::<PyDict>().map_err(|_| {
+            let type_name = data.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+            PyValueError::new_err(format!("log() takes a dict of values, not {type_name}"))
+        })?;
+        self.run.log_with(step, commit, |sink| {
+            for (k, v) in dict.iter() {
+                match k.cast::<PyString>() {
+                    Ok(key) => match key.to_str() {
+                        Ok(key) => log_value(sink, key, &v, 0),
+                        Err(_) => sink.warn("a key is not valid unicode; dropped"),
+                    },
+                    Err(_) => sink.warn(&format!("keys must be strings, not {k}; dropped")),
+                }
+            }
+        });
+        self.warnings.raise(py)
+    }
+
+    fn update_config(&self, py: Python<'_>, patch: &Bound<'_, PyAny>) -> PyResult<()> {
+        let patch = dict_to_json(py, patch, &self.warnings, "config")?;
+        self.run.update_config(patch);
+        self.warnings.raise(py)
+    }
+
+    fn update_summary(&self, py: Python<'_>, patch: &Bound<'_, PyAny>) -> PyResult<()> {
+        let patch = dict_to_json(py, patch, &self.warnings, "summary")?;
+        self.run.update_summary(patch);
+        self.warnings.raise(py)
+    }
+
+    fn update_metadata(&self, py: Python<'_>, patch: &Bound<'_, PyAny>) -> PyResult<()> {
+        let patch = dict_to_json(py, patch, &self.warnings, "metadata")?;
+        self.run.update_metadata(patch);
+        self.warnings.raise(py)
+    }
+
+    /// Changes name, tags, notes, group or job_type.
+    fn update_run(&self, py: Python<'_>, patch: &Bound<'_, PyAny>) -> PyResult<()> {
+        let patch = dict_to_json(py, patch, &self.warnings, "run")?;
+        self.run.update_run(patch);
+        self.warnings.raise(py)
+    }
+
+    #[pyo3(signature = (name, step_metric=None, summary=None, goal=None, hidden=false))]
+    fn define_metric(
+        &self,
+        py: Python<'_>,
+        name: String,
+        step_metric: Option<String>,
+        summary: Option<String>,
+        goal: Option<String>,
+        hidden: bool,
+    ) -> PyResult<()> {
+        let summary = summary
+            .map(|s| s.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect())
+            .unwrap_or_default();
+        self.run.define_metric(MetricDef { name, step_metric, summary, goal, hidden });
+        self.warnings.raise(py)
+    }
+
+    /// Console text: stream 1 = stdout, 2 = stderr.
+    fn console_write(&self, stream: u8, text: &str) {
+        let stream = if stream == 2 { ConsoleStream::Stderr } else { ConsoleStream::Stdout };
+        self.run.console_write(stream, text);
+    }
+
+    #[pyo3(signature = (path, name=None, policy="now"))]
+    fn save(&self, path: PathBuf, name: Option<String>, policy: &str) -> PyResult<String> {
+        self.run.save(&path, name.as_deref(), policy).map_err(to_py_err)
+    }
+
+    /// Ends the run; returns {"uploaded", "pending_bytes", "message"}.
+    fn finish<'py>(&self, py: Python<'py>, exit_code: i32) -> PyResult<Bound<'py, PyDict>> {
+        let report = py.detach(|| self.run.finish(exit_code));
+        let out = PyDict::new(py);
+        out.set_item("uploaded", report.uploaded)?;
+        out.set_item("pending_bytes", report.pending_bytes)?;
+        out.set_item("message", report.message)?;
+        Ok(out)
+    }
+
+    #[getter]
+    fn step(&self) -> i64 {
+        self.run.step()
+    }
+
+    /// What `init` learned: id, name, entity, project, dir, mode, resumed, connected, config, summary.
+    fn info<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let info = self.run.info();
+        let out = PyDict::new(py);
+        out.set_item("id", &info.id)?;
+        out.set_item("name", &info.name)?;
+        out.set_item("entity", &info.entity)?;
+        out.set_item("project", &info.project)?;
+        out.set_item("dir", info.dir.to_string_lossy().as_ref())?;
+        out.set_item("mode", info.mode.as_str())?;
+        out.set_item("resumed", info.resumed)?;
+        out.set_item("connected", info.connected)?;
+        out.set_item("base_url", &info.base_url)?;
+        out.set_item("config", json_to_py(py, &info.config)?)?;
+        out.set_item("summary", json_to_py(py, &info.summary)?)?;
+        Ok(out)
+    }
+}
+
+/// The HTTP client behind `heron.Api`.
+#[pyclass(module = "heron._native", frozen)]
+struct Client {
+    api: heron_client::Api,
+}
+
+#[pymethods]
+impl Client {
+    #[new]
+    #[pyo3(signature = (base_url=None, api_key=None, timeout=30.0))]
+    fn new(base_url: Option<String>, api_key: Option<String>, timeout: f64) -> PyResult<Client> {
+        let mut settings = Settings::from_env().map_err(to_py_err)?;
+        if let Some(url) = base_url {
+            settings = settings.with_base_url(&url);
+        }
+        let key = api_key.or(settings.api_key);
+        Ok(Client {
+            api: heron_client::Api::new(&settings.base_url, key.as_deref(), Duration::from_secs_f64(timeout.max(0.1))),
+        })
+    }
+
+    #[getter]
+    fn base_url(&self) -> &str {
+        self.api.base_url()
+    }
+
+    /// Sends a request; returns the answer's body (bytes). Raises HeronError for 4xx/5xx.
+    #[pyo3(signature = (method, path, body=None))]
+    fn request<'py>(
+        &self,
+        py: Python<'py>,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let answer = py.detach(|| self.api.request(method, path, body)).map_err(to_py_err)?;
+        Ok(PyBytes::new(py, &answer))
+    }
+
+    /// Downloads to `dest` atomically; returns the byte count.
+    fn download(&self, py: Python<'_>, path: &str, dest: PathBuf) -> PyResult<u64> {
+        py.detach(|| self.api.download(path, &dest)).map_err(to_py_err)
+    }
+
+    /// One key's whole series: (steps as int64 bytes, values as float64 bytes, times as float64
+    /// bytes with NaN where unknown), for `array.array` / `numpy.frombuffer`. Objects are skipped.
+    fn series<'py>(&self, py: Python<'py>, path: &str) -> PyResult<Bound<'py, PyTuple>> {
+        let body = py.detach(|| self.api.request("GET", path, None)).map_err(to_py_err)?;
+        let (steps, values, times) = py
+            .detach(|| decode_series(&body))
+            .map_err(|e| HeronError::new_err(format!("unexpected series answer: {e}")))?;
+        let as_bytes = |v: &[u8]| PyBytes::new(py, v);
+        PyTuple::new(py, [as_bytes(&steps), as_bytes(&values), as_bytes(&times)])
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct SeriesBody {
+    steps: Vec<i64>,
+    #[serde(default)]
+    times: Vec<Option<f64>>,
+    values: Vec<Value>,
+}
+
+/// Little-endian steps (i64), values (f64) and times (f64).
+type Columns = (Vec<u8>, Vec<u8>, Vec<u8>);
+
+fn decode_series(body: &[u8]) -> Result<Columns, serde_json::Error> {
+    let parsed: SeriesBody = serde_json::from_slice(body)?;
+    let mut steps = Vec::with_capacity(parsed.steps.len() * 8);
+    let mut values = Vec::with_capacity(parsed.steps.len() * 8);
+    let mut times = Vec::with_capacity(parsed.steps.len() * 8);
+    for (i, (step, value)) in parsed.steps.iter().zip(&parsed.values).enumerate() {
+        let x = match value {
+            Value::Number(n) => n.as_f64().unwrap_or(f64::NAN),
+            Value::String(s) if s == "Infinity" => f64::INFINITY,
+            Value::String(s) if s == "-Infinity" => f64::NEG_INFINITY,
+            Value::String(s) if s == "NaN" => f64::NAN,
+            _ => continue,
+        };
+        steps.extend_from_slice(&step.to_le_bytes());
+        values.extend_from_slice(&x.to_le_bytes());
+        let t = parsed.times.get(i).copied().flatten().unwrap_or(f64::NAN);
+        times.extend_from_slice(&t.to_le_bytes());
+    }
+    Ok((steps, values, times))
+}
+
+/// Uploads run folders (see `heron sync --help`); returns one dict per folder.
+#[pyfunction]
+#[pyo3(signature = (dirs, base_url=None, api_key=None, verbose=true))]
+fn sync<'py>(
+    py: Python<'py>,
+    dirs: Vec<PathBuf>,
+    base_url: Option<String>,
+    api_key: Option<String>,
+    verbose: bool,
+) -> PyResult<Bound<'py, PyList>> {
+    let mut settings = Settings::from_env().map_err(to_py_err)?;
+    if let Some(url) = base_url {
+        settings = settings.with_base_url(&url);
+    }
+    if api_key.is_some() {
+        settings.api_key = api_key;
+    }
+    let dirs = if dirs.is_empty() {
+        heron_client::sync::find_runs(&settings.dir).into_iter().filter(|d| heron_client::sync::needs_sync(d)).collect()
+    } else {
+        dirs
+    };
+    let outcomes = py.detach(|| {
+        dirs.iter()
+            .map(|dir| {
+                heron_client::sync::sync_dir(&settings, dir, |line| {
+                    if verbose {
+                        eprintln!("{line}")
+                    }
+                })
+            })
+            .collect::<Vec<_>>()
+    });
+    let out = PyList::empty(py);
+    for outcome in outcomes {
+        let d = PyDict::new(py);
+        d.set_item("dir", outcome.dir.to_string_lossy().as_ref())?;
+        d.set_item("run", &outcome.run)?;
+        d.set_item("rows", outcome.rows)?;
+        use heron_client::sync::SyncStatus;
+        let (status, error) = match outcome.status {
+            SyncStatus::Complete => ("complete", None),
+            SyncStatus::UpToDate => ("up_to_date", None),
+            SyncStatus::Live { .. } => ("live", None),
+            SyncStatus::Failed(why) => ("failed", Some(why)),
+        };
+        d.set_item("status", status)?;
+        d.set_item("error", error)?;
+        out.append(d)?;
+    }
+    Ok(out)
+}
+
+/// The rank of this process when launched by torchrun, SLURM or MPI, else None.
+#[pyfunction]
+fn detect_rank<'py>(py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    heron_client::distributed::detect().map(|r| json_to_py(py, &r.to_json())).transpose()
+}
+
+/// Saves an API key for a server in the local credentials file; returns the file's path.
+#[pyfunction]
+fn save_credentials(base_url: &str, api_key: &str) -> PyResult<String> {
+    heron_client::credentials::save(base_url, api_key).map(|p| p.to_string_lossy().into_owned()).map_err(to_py_err)
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<NativeRun>()?;
+    m.add_class::<Client>()?;
+    m.add_function(wrap_pyfunction!(sync, m)?)?;
+    m.add_function(wrap_pyfunction!(detect_rank, m)?)?;
+    m.add_function(wrap_pyfunction!(save_credentials, m)?)?;
+    m.add("HeronError", m.py().get_type::<HeronError>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
