@@ -22,7 +22,8 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use heron_types::{
     ChartQuery, ChartResponse, ChartSeries, ConsoleAppend, HistoryBatch, HistoryRow, IngestAck, KeyInfo, ProjectCreate,
-    ResumeMode, Run, RunFile, RunPatch, RunState, RunUpsert, Scalar, Stream, SystemBatch, SystemRow, XAxis,
+    ResumeMode, Run, RunFile, RunPatch, RunState, RunUpsert, Scalar, SeriesColumns, Stream, SystemBatch, SystemRow,
+    XAxis,
 };
 use serde_json::{Value, json};
 
@@ -63,6 +64,7 @@ checks!(
     history_stale_points_dropped,
     history_chunk_boundaries,
     history_pagination_and_ranges,
+    history_series_matches_rows,
     history_concurrent_appends,
     history_resume_state,
     system_metrics,
@@ -1282,6 +1284,148 @@ pub async fn history_pagination_and_ranges(store: &dyn Store) {
         }
     }
     assert_rows("mixed rows paged by 2", &seen, &mixed_expected());
+}
+
+/// Reads one key with `history_series` and checks it against the rows read of the same range:
+/// the same steps in order, each with its row's `_timestamp` (null where the row has none) and
+/// its value, exactly. Returns the series.
+async fn assert_series_matches_rows(
+    store: &dyn Store,
+    run: &RunRef,
+    key: &str,
+    (lo, hi): (i64, i64),
+    stream: Stream,
+) -> SeriesColumns {
+    let what = format!("history_series {key:?} of {run} in [{lo}, {hi}] ({stream:?})");
+    let series = ok(&what, store.history_series(run, key, lo, hi, stream).await);
+    let keys = vec![key.to_string()];
+    let page = ok(
+        "history_rows for the same key",
+        store.history_rows(run, Some(&keys), lo, hi, 100_000, stream == Stream::System).await,
+    );
+    assert_eq!(page.next_step, None, "{what}: the rows read must fit one page");
+    let expected: Vec<&Value> = page.rows.iter().filter(|row| row.get(key).is_some()).collect();
+    assert_eq!(series.key, key, "{what}: key");
+    assert_eq!(
+        (series.steps.len(), series.times.len(), series.values.len()),
+        (expected.len(), expected.len(), expected.len()),
+        "{what}: lengths of steps, times, values against the rows holding the key"
+    );
+    for (index, row) in expected.iter().enumerate() {
+        let at = format!("{what}: point {index}, row {row}");
+        assert_eq!(Some(series.steps[index]), row["_step"].as_i64(), "{at}: step");
+        let time = row.get("_timestamp").and_then(Value::as_f64);
+        assert!(
+            series.times[index].map(f64::to_bits) == time.map(f64::to_bits),
+            "{at}: time {:?}, expected {time:?}",
+            series.times[index]
+        );
+        let value = series.values[index].to_json();
+        assert!(same_json(&value, &row[key]), "{at}: value {value}");
+    }
+    series
+}
+
+/// `history_series` gives one key at full resolution, equal to the rows read: scalars with NaN
+/// and infinities, objects, a key holding both, steps without a timestamp, exact step ranges
+/// across chunk boundaries, system metrics; an unknown key is empty, a missing run not found.
+pub async fn history_series_matches_rows(store: &dyn Store) {
+    setup(store).await;
+    let all = (i64::MIN, i64::MAX);
+    let r1 = new_run(store, "r1").await;
+    append(store, &r1, 0, mixed_batch()).await;
+    for key in ["loss", "acc", "text", "flag", "img", "_timestamp"] {
+        assert_series_matches_rows(store, &r1, key, all, Stream::History).await;
+    }
+    let loss = assert_series_matches_rows(store, &r1, "loss", all, Stream::History).await;
+    let values: Vec<Value> = loss.values.iter().map(|v| v.to_json()).collect();
+    assert_eq!(
+        (loss.steps, loss.times, values),
+        (
+            vec![0, 1, 2, 3, 4],
+            vec![Some(1000.0), Some(1001.0), Some(1002.0), Some(1003.0), Some(1004.0)],
+            vec![json!(1.5), json!("Infinity"), json!("NaN"), json!("-Infinity"), json!(0.25)]
+        ),
+        "history_series loss"
+    );
+    let part = assert_series_matches_rows(store, &r1, "loss", (1, 3), Stream::History).await;
+    assert_eq!(part.steps, vec![1, 2, 3], "history_series loss in [1, 3]");
+    let unknown =
+        ok("history_series of an unknown key", store.history_series(&r1, "nope", 0, 10, Stream::History).await);
+    assert_eq!(unknown, SeriesColumns { key: "nope".into(), ..Default::default() }, "an unknown key is empty");
+    let empty = assert_series_matches_rows(store, &r1, "loss", (3, 2), Stream::History).await;
+    assert!(empty.steps.is_empty(), "an empty range reads nothing");
+    expect_err(
+        "history_series of a missing run",
+        store.history_series(&run_ref("missing"), "loss", i64::MIN, i64::MAX, Stream::History).await,
+        ErrorKind::NotFound,
+    );
+
+    // Steps whose timestamp was dropped (other keys had already gone past them), and a key
+    // logged as a number at some steps and as an object at others.
+    append(store, &r1, 1, vec![row(10, 1010.0, &[("late", 1.0)], &[]), row(11, 1011.0, &[("mixed", 0.5)], &[])]).await;
+    append(
+        store,
+        &r1,
+        2,
+        vec![
+            row(6, 2006.0, &[("fresh", f64::NAN)], &[]),
+            row(7, 2007.0, &[], &[("mixed", json!({"n": 7}))]),
+            row(12, 1012.0, &[], &[("mixed", json!("twelve"))]),
+        ],
+    )
+    .await;
+    let mixed = assert_series_matches_rows(store, &r1, "mixed", all, Stream::History).await;
+    assert_eq!(mixed.steps, vec![7, 11, 12], "history_series of a key with both kinds");
+    assert_eq!(mixed.times, vec![None, Some(1011.0), Some(1012.0)], "step 7 has no timestamp");
+    assert_series_matches_rows(store, &r1, "mixed", (8, 11), Stream::History).await;
+    let fresh = assert_series_matches_rows(store, &r1, "fresh", all, Stream::History).await;
+    assert_eq!((fresh.steps, fresh.times), (vec![6], vec![None]), "history_series fresh");
+
+    // Thousands of points across chunk boundaries, whole and in ranges that start and end
+    // inside chunks, between steps, or past the end.
+    let r2 = new_run(store, "r2").await;
+    let expected = load_long_history(store, &r2).await;
+    let step = |index: usize| expected[index]["_step"].as_i64().unwrap();
+    let end = step(2999);
+    for key in ["y", "z"] {
+        let whole = assert_series_matches_rows(store, &r2, key, all, Stream::History).await;
+        assert_eq!(whole.steps.len(), if key == "y" { 3000 } else { 1000 }, "history_series {key}: every point");
+        for range in [
+            (step(100), step(140)),
+            (step(100) - 1, step(2500) + 1),
+            (step(1023), step(1024)),
+            (step(1000), end + 5),
+            (end + 1, i64::MAX),
+            (i64::MIN, step(0)),
+        ] {
+            assert_series_matches_rows(store, &r2, key, range, Stream::History).await;
+        }
+    }
+    let y: Vec<Value> = assert_series_matches_rows(store, &r2, "y", all, Stream::History)
+        .await
+        .values
+        .iter()
+        .map(|v| v.to_json())
+        .collect();
+    let want: Vec<Value> = expected.iter().map(|row| row["y"].clone()).collect();
+    assert!(y.iter().zip(&want).all(|(a, b)| same_json(a, b)), "history_series y equals what was logged");
+    assert!(y.iter().any(|v| v == "NaN") && y.iter().any(|v| v == "Infinity"), "the long series has NaN and inf");
+
+    // System metrics are their own stream.
+    let first = SystemBatch {
+        seq: 0,
+        rows: vec![sample(1000.0, &[("system/cpu", 10.0)]), sample(1010.0, &[("system/cpu", f64::NAN)])],
+    };
+    ok("append_system", store.append_system(&r1, &first).await);
+    let cpu = assert_series_matches_rows(store, &r1, "system/cpu", all, Stream::System).await;
+    assert_eq!((cpu.steps, cpu.times), (vec![0, 1], vec![Some(1000.0), Some(1010.0)]), "system/cpu");
+    let in_history =
+        ok("history_series", store.history_series(&r1, "system/cpu", i64::MIN, i64::MAX, Stream::History).await);
+    assert!(in_history.steps.is_empty(), "a system key is not in the history stream");
+    let loss_in_system =
+        ok("history_series", store.history_series(&r1, "loss", i64::MIN, i64::MAX, Stream::System).await);
+    assert!(loss_in_system.steps.is_empty(), "a history key is not in the system stream");
 }
 
 /// Batches sent at the same time to one run all land once, and a batch retried while the first

@@ -14,6 +14,9 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use heron_types::{Scalar, SeriesColumns, SeriesValue, limits};
+use serde_json::Value;
+
 use crate::error::{Error, Result};
 
 /// Points per chunk.
@@ -384,6 +387,98 @@ pub fn m4(reader: &mut dyn SeriesReader, lo: i64, hi: i64, buckets: &dyn Buckets
     Ok(out)
 }
 
+/// How many points have a step in `[lo, hi]`: from the chunks' counts, opening only a chunk
+/// that straddles an end of the range (at most two).
+pub fn count_points(reader: &mut dyn SeriesReader, lo: i64, hi: i64) -> Result<usize> {
+    let mut count = 0;
+    for chunk in reader.chunks(lo, hi)? {
+        if chunk.summary.first.step >= lo && chunk.summary.last.step <= hi {
+            count += chunk.count;
+        } else {
+            count += reader.body(&chunk)?.points.iter().filter(|p| p.step >= lo && p.step <= hi).count();
+        }
+    }
+    Ok(count)
+}
+
+/// Every point with a step in `[lo, hi]`, in step order: a full-resolution read.
+pub fn read_points(reader: &mut dyn SeriesReader, lo: i64, hi: i64) -> Result<Vec<Point>> {
+    let chunks = reader.chunks(lo, hi)?;
+    let mut out = Vec::with_capacity(chunks.iter().map(|c| c.count).sum());
+    for chunk in chunks {
+        let body = reader.body(&chunk)?;
+        if chunk.summary.first.step >= lo && chunk.summary.last.step <= hi {
+            out.extend_from_slice(&body.points);
+        } else {
+            out.extend(body.points.iter().filter(|p| p.step >= lo && p.step <= hi));
+        }
+    }
+    Ok(out)
+}
+
+/// Refuses a full-resolution read of more than [`limits::MAX_SERIES_POINTS`] points, saying
+/// how to read it in parts.
+pub fn check_series_points(key: &str, lo: i64, hi: i64, points: usize) -> Result<()> {
+    if points <= limits::MAX_SERIES_POINTS {
+        return Ok(());
+    }
+    let range = match (lo, hi) {
+        (i64::MIN, i64::MAX) => String::new(),
+        (lo, hi) => format!(" between steps {lo} and {hi}"),
+    };
+    Err(Error::invalid(format!(
+        "key {key:?} has {points} points{range}; one series read returns at most {}; read it in parts with min_step and max_step",
+        limits::MAX_SERIES_POINTS
+    )))
+}
+
+/// Joins one key's stored values into columns: `scalars` and `objects` (each in step order;
+/// where both hold a step, the scalar is given, as the rows read does) and each step's time
+/// from `timestamps` (the stream's `_timestamp` points, in step order; null where absent).
+pub fn series_columns(key: &str, scalars: &[Point], objects: Vec<(i64, Value)>, timestamps: &[Point]) -> SeriesColumns {
+    let capacity = scalars.len() + objects.len();
+    let mut columns = SeriesColumns {
+        key: key.to_string(),
+        steps: Vec::with_capacity(capacity),
+        times: Vec::with_capacity(capacity),
+        values: Vec::with_capacity(capacity),
+    };
+    if objects.is_empty() {
+        columns.steps.extend(scalars.iter().map(|p| p.step));
+        columns.values.extend(scalars.iter().map(|p| SeriesValue::Scalar(Scalar(p.value))));
+    } else {
+        let mut scalars = scalars.iter().peekable();
+        let mut objects = objects.into_iter().peekable();
+        loop {
+            let next_scalar = scalars.peek().map(|p| p.step);
+            let next_object = objects.peek().map(|(step, _)| *step);
+            let take_scalar = match (next_scalar, next_object) {
+                (None, None) => break,
+                (Some(scalar), Some(object)) => scalar <= object,
+                (scalar, _) => scalar.is_some(),
+            };
+            if take_scalar {
+                let Some(point) = scalars.next() else { break };
+                if next_object == Some(point.step) {
+                    objects.next();
+                }
+                columns.steps.push(point.step);
+                columns.values.push(SeriesValue::Scalar(Scalar(point.value)));
+            } else if let Some((step, value)) = objects.next() {
+                columns.steps.push(step);
+                columns.values.push(SeriesValue::Object(Box::new(value)));
+            }
+        }
+    }
+    // Both in step order: one forward walk through the timestamps.
+    let mut stamps = timestamps.iter().peekable();
+    for step in &columns.steps {
+        while stamps.next_if(|p| p.step < *step).is_some() {}
+        columns.times.push(stamps.peek().filter(|p| p.step == *step).map(|p| p.value));
+    }
+    columns
+}
+
 /// The reference reduction: every point visited, in step order, into the bucket `bucket_of`
 /// gives it (`None` = outside the chart). Used where no summary helps (a non-monotone x-axis)
 /// and by tests as the truth M4 must equal.
@@ -442,6 +537,7 @@ impl SeriesReader for MemorySeries {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use serde_json::json;
 
     fn same(a: &Summary, b: &Summary) -> bool {
         let eq = |x: f64, y: f64| x == y || (x.is_nan() && y.is_nan());
@@ -519,6 +615,39 @@ mod tests {
             prop_assert!(plan.iter().all(|c| !c.is_empty() || new_len == 0) && plan.iter().all(|c| c.len() <= CHUNK_POINTS));
             prop_assert!(all.windows(2).all(|w| w[0].step < w[1].step));
         }
+    }
+
+    proptest! {
+        #[test]
+        fn range_reads_equal_a_filter(points in series_strategy(), lo_off in -200i64..3000, width in 0i64..200_000) {
+            let (lo, hi) = (-100 + lo_off, -100 + lo_off + width);
+            let mut series = MemorySeries::from_points(&points).unwrap();
+            let want: Vec<Point> = points.iter().copied().filter(|p| p.step >= lo && p.step <= hi).collect();
+            let got = read_points(&mut series, lo, hi).unwrap();
+            prop_assert_eq!(got.len(), want.len());
+            prop_assert!(got.iter().zip(&want).all(|(a, b)| a.step == b.step && a.value.to_bits() == b.value.to_bits()));
+            prop_assert_eq!(count_points(&mut series, lo, hi).unwrap(), want.len());
+            prop_assert_eq!(count_points(&mut series, i64::MIN, i64::MAX).unwrap(), points.len());
+        }
+    }
+
+    #[test]
+    fn series_columns_merge_kinds_and_times_by_step() {
+        let scalars = [Point::new(1, 0.5), Point::new(3, f64::NAN), Point::new(4, 2.0)];
+        let objects = vec![(0, json!("a")), (3, json!("shadowed")), (5, json!({"b": 1}))];
+        let stamps = [Point::new(0, 100.0), Point::new(2, 102.0), Point::new(3, 103.0), Point::new(5, 105.0)];
+        let columns = series_columns("k", &scalars, objects, &stamps);
+        assert_eq!(columns.key, "k");
+        assert_eq!(columns.steps, vec![0, 1, 3, 4, 5]);
+        assert_eq!(columns.times, vec![Some(100.0), None, Some(103.0), None, Some(105.0)]);
+        let values: Vec<Value> = columns.values.iter().map(SeriesValue::to_json).collect();
+        assert_eq!(values, vec![json!("a"), json!(0.5), json!("NaN"), json!(2.0), json!({"b": 1})]);
+        let only = series_columns("k", &scalars, Vec::new(), &[]);
+        assert_eq!((only.steps, only.times), (vec![1, 3, 4], vec![None, None, None]));
+        assert!(check_series_points("k", i64::MIN, i64::MAX, limits::MAX_SERIES_POINTS).is_ok());
+        let refused = check_series_points("k", 0, 9, limits::MAX_SERIES_POINTS + 1).unwrap_err();
+        assert_eq!(refused.kind, crate::ErrorKind::InvalidArgument);
+        assert!(refused.message.contains("min_step"), "{}", refused.message);
     }
 
     #[test]

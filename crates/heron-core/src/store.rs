@@ -7,7 +7,7 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 use heron_types::{
     ChartQuery, ChartResponse, ConsoleAppend, ConsolePage, Entity, HistoryBatch, HistoryPage, IngestAck, KeyInfo,
-    Project, ProjectCreate, Run, RunFile, RunPatch, RunUpsert, RunUpserted, SystemBatch,
+    Project, ProjectCreate, Run, RunFile, RunPatch, RunUpsert, RunUpserted, SeriesColumns, Stream, SystemBatch,
 };
 use serde_json::Value;
 
@@ -102,6 +102,18 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
         system: bool,
     ) -> Result<HistoryPage>;
+    /// Every stored value of one key with steps in `[min_step, max_step]`, in step order, at
+    /// full resolution, with each step's time from the stream's `_timestamp` series. A key the
+    /// run never logged gives empty columns; more than `limits::MAX_SERIES_POINTS` values is
+    /// refused (InvalidArgument) before any is read.
+    async fn history_series(
+        &self,
+        run: &RunRef,
+        key: &str,
+        min_step: i64,
+        max_step: i64,
+        stream: Stream,
+    ) -> Result<SeriesColumns>;
     /// Chart read (M4) over runs of one project.
     async fn chart(&self, entity: &str, project: &str, query: &ChartQuery) -> Result<ChartResponse>;
 

@@ -28,6 +28,7 @@ use crate::error::{ApiQuery, ApiResult};
 const PAGE_ROWS: usize = 10_000;
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportParams {
     /// `csv` (default) or `parquet`.
     format: Option<String>,

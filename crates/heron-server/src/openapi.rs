@@ -15,7 +15,7 @@ use crate::{api, export};
         api::list_projects, api::create_project, api::get_project,
         api::list_runs, api::upsert_run, api::get_run, api::patch_run, api::delete_run,
         api::merge_config, api::merge_summary, api::heartbeat,
-        api::append_history, api::history_rows, api::history_keys, export::export,
+        api::append_history, api::history_rows, api::history_keys, api::history_series, export::export,
         api::append_system, api::system_rows, api::chart, api::project_events,
         api::append_console, api::read_console, api::list_files, api::upload_file, api::download_file,
     ),

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use common::{TestServer, assert_error, number, scalar};
 use futures::StreamExt;
+use heron_types::{Scalar, SeriesColumns, SeriesValue};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -236,6 +237,131 @@ async fn history_pages_visit_every_row_once() {
         }
     }
     assert_eq!(seen, points);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_series_of_100k_points_reads_back_whole_and_exact() {
+    let server = TestServer::start().await;
+    server.create_run("p", "r").await;
+    let n = 100_000i64;
+    let value_at = |i: i64| match i {
+        7 => f64::NAN,
+        8 => f64::INFINITY,
+        9 => f64::NEG_INFINITY,
+        _ => (i as f64 * 0.37).sin() * 1e3 + 1.0 / (i + 1) as f64,
+    };
+    let time_at = |i: i64| 1_795_697_000.0 + i as f64 * 0.013;
+    let step_at = |i: i64| i * 3 + 1;
+    for (seq, start) in (0..n).step_by(25_000).enumerate() {
+        let rows: Vec<Value> = (start..start + 25_000)
+            .map(|i| {
+                let mut row = json!({"step": step_at(i), "time": time_at(i), "scalars": {"loss": scalar(value_at(i))}});
+                if i % 1000 == 0 {
+                    row["scalars"]["rare"] = json!(i);
+                }
+                row
+            })
+            .collect();
+        server.post("/projects/admin/p/runs/r/history", json!({"seq": seq + 1, "rows": rows})).await;
+    }
+    let read = |query: &str| {
+        let request = server.request(Method::GET, &format!("/projects/admin/p/runs/r/history/series?{query}"));
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            assert_eq!(response.headers()["content-type"], "application/json");
+            serde_json::from_slice::<SeriesColumns>(&response.bytes().await.unwrap()).unwrap()
+        }
+    };
+
+    // The whole series: every step, time and value bit for bit, NaN and infinities included.
+    let series = read("key=loss").await;
+    assert_eq!(series.key, "loss");
+    assert_eq!(series.steps, (0..n).map(step_at).collect::<Vec<_>>());
+    assert!(series.times.iter().enumerate().all(|(i, t)| t.map(f64::to_bits) == Some(time_at(i as i64).to_bits())));
+    assert_eq!(series.values.len(), n as usize);
+    for (i, value) in series.values.iter().enumerate() {
+        let SeriesValue::Scalar(Scalar(got)) = value else { panic!("point {i} is not a scalar: {value:?}") };
+        let want = value_at(i as i64);
+        assert!(got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()), "point {i}: {got} != {want}");
+    }
+    // On the wire: the special values as strings, compact.
+    let text = server
+        .request(Method::GET, "/projects/admin/p/runs/r/history/series?key=loss&max_step=31")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.starts_with(r#"{"key":"loss","steps":[1,4,7,"#), "{text}");
+    assert!(text.contains(r#""NaN","Infinity","-Infinity""#), "{text}");
+    assert!(!text.contains(' '), "compact JSON: {text}");
+
+    // Step ranges are inclusive and exact; a sparse key; a range with nothing in it.
+    let part = read("key=loss&min_step=3000&max_step=6001").await;
+    assert_eq!(part.steps, (1000..=2000).map(step_at).collect::<Vec<_>>());
+    assert_eq!(part.times[0], Some(time_at(1000)));
+    let rare = read("key=rare").await;
+    assert_eq!(rare.steps, (0..n).step_by(1000).map(step_at).collect::<Vec<_>>());
+    assert_eq!(rare.values[5], SeriesValue::Scalar(Scalar(5000.0)));
+    assert!(read("key=loss&min_step=2&max_step=3").await.steps.is_empty());
+
+    // A key the run never logged is empty; system metrics are their own stream.
+    let (status, body) = server.call(Method::GET, "/projects/admin/p/runs/r/history/series?key=nope", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({"key": "nope", "steps": [], "times": [], "values": []}));
+    server
+        .post(
+            "/projects/admin/p/runs/r/system",
+            json!({"seq": 1, "rows": [{"time": 5.5, "values": {"system/cpu": 12.5}}, {"time": 6.5, "values": {"system/cpu": "NaN"}}]}),
+        )
+        .await;
+    let (_, cpu) =
+        server.call(Method::GET, "/projects/admin/p/runs/r/history/series?key=system/cpu&stream=system", None).await;
+    assert_eq!(cpu, json!({"key": "system/cpu", "steps": [0, 1], "times": [5.5, 6.5], "values": [12.5, "NaN"]}));
+    assert!(read("key=system/cpu").await.steps.is_empty(), "the history stream has no system/cpu");
+
+    // Errors: a missing run or project, no key or a wrong one, another user's run, bad parameters.
+    for path in
+        ["/projects/admin/p/runs/nope/history/series?key=loss", "/projects/admin/nope/runs/r/history/series?key=loss"]
+    {
+        let (status, body) = server.call(Method::GET, path, None).await;
+        assert_error(status, &body, StatusCode::NOT_FOUND, "not_found");
+    }
+    let path = "/projects/admin/p/runs/r/history/series?key=loss";
+    let (status, body) = common::decode(server.client.get(server.url(path)).send().await.unwrap()).await;
+    assert_error(status, &body, StatusCode::UNAUTHORIZED, "unauthenticated");
+    let (status, body) = server.call_with_key("heron_wrong", Method::GET, path, None).await;
+    assert_error(status, &body, StatusCode::UNAUTHORIZED, "unauthenticated");
+    let bob = server.post("/users", json!({"name": "bob"})).await["api_key"].as_str().unwrap().to_string();
+    let (status, body) = server.call_with_key(&bob, Method::GET, path, None).await;
+    assert_error(status, &body, StatusCode::FORBIDDEN, "forbidden");
+    for query in ["", "key=loss&stream=disk", "key=loss&min_step=x"] {
+        let (status, body) =
+            server.call(Method::GET, &format!("/projects/admin/p/runs/r/history/series?{query}"), None).await;
+        assert_error(status, &body, StatusCode::UNPROCESSABLE_ENTITY, "invalid_argument");
+    }
+    let openapi = server.get("/openapi.json").await;
+    let documented = &openapi["paths"]["/api/v1/projects/{entity}/{project}/runs/{run}/history/series"]["get"];
+    assert!(documented.is_object(), "the series route is in the OpenAPI document");
+    let parameters: Vec<(&str, &str, bool)> = documented["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["in"].as_str().unwrap(), p["required"] == true))
+        .collect();
+    assert_eq!(
+        parameters[3..],
+        [
+            ("key", "query", true),
+            ("min_step", "query", false),
+            ("max_step", "query", false),
+            ("stream", "query", false)
+        ]
+    );
+    assert!(openapi["components"]["schemas"]["SeriesColumns"].is_object());
     server.shutdown().await;
 }
 

@@ -5,11 +5,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use heron_core::chart::{ChartSource, OpenSeries, TIMESTAMP_KEY};
 use heron_core::history::{
-    CHUNK_POINTS, ChunkBody, ChunkMeta, Point, SeriesReader, Summary, decode_points, encode_chunk, plan_append,
+    CHUNK_POINTS, ChunkBody, ChunkMeta, Point, SeriesReader, Summary, check_series_points, count_points, decode_points,
+    encode_chunk, plan_append, read_points, series_columns,
 };
 use heron_core::ingest::{Columns, columnize};
 use heron_core::{Error, Result, RunRef, time};
-use heron_types::{HistoryPage, HistoryRow, IngestAck, KeyInfo, Scalar, Stream};
+use heron_types::{HistoryPage, HistoryRow, IngestAck, KeyInfo, Scalar, SeriesColumns, Stream};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_json::{Map, Value};
 
@@ -423,4 +424,95 @@ pub(crate) fn rows(
         })
         .collect();
     Ok(HistoryPage { rows, next_step })
+}
+
+/// One key at full resolution (`Store::history_series`). Chunks go through the chart cache, so
+/// a notebook that reads a series again finds its full chunks in memory.
+pub(crate) fn series(
+    conn: &Connection,
+    cache: &ChartCache,
+    run: &RunRef,
+    key: &str,
+    min_step: i64,
+    max_step: i64,
+    stream: Stream,
+) -> Result<SeriesColumns> {
+    // One snapshot for the count, the points and the times, however many statements read them,
+    // so a batch stored meanwhile is either wholly in the answer or not at all.
+    let snapshot = conn.unchecked_transaction().db()?;
+    let conn: &Connection = &snapshot;
+    let pk = run_pk(conn, run)?;
+    // A key may hold both scalars and objects (a series of each kind).
+    let mut stmt = conn
+        .prepare_cached("SELECT id, kind, count FROM series WHERE run_pk = ?1 AND stream = ?2 AND key = ?3")
+        .db()?;
+    let found: Vec<(i64, String, i64)> = stmt
+        .query_map(params![pk, stream_code(stream), key], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .db()?
+        .collect::<Result<_, _>>()
+        .db()?;
+    let scalar_series = found.iter().find(|(_, kind, _)| kind == "scalar").map(|(id, _, count)| (*id, *count));
+    let object_series = found.iter().find(|(_, kind, _)| kind == "object").map(|(id, _, _)| *id);
+    let reader = |(series_id, points): (i64, i64)| SqliteSeries { conn, series_id, cache: Some((cache, points)) };
+
+    let mut scalars = scalar_series.map(reader);
+    let scalar_count = match scalars.as_mut() {
+        Some(series) => count_points(series, min_step, max_step)?,
+        None => 0,
+    };
+    let object_count: i64 = match object_series {
+        Some(series_id) => conn
+            .prepare_cached("SELECT count(*) FROM objects WHERE series_id = ?1 AND step >= ?2 AND step <= ?3")
+            .db()?
+            .query_row(params![series_id, min_step, max_step], |row| row.get(0))
+            .db()?,
+        None => 0,
+    };
+    check_series_points(key, min_step, max_step, scalar_count + object_count as usize)?;
+
+    let points = match scalars.as_mut() {
+        Some(series) => read_points(series, min_step, max_step)?,
+        None => Vec::new(),
+    };
+    let mut objects: Vec<(i64, Value)> = Vec::new();
+    if let Some(series_id) = object_series {
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT step, value FROM objects WHERE series_id = ?1 AND step >= ?2 AND step <= ?3 ORDER BY step",
+            )
+            .db()?;
+        let rows = stmt
+            .query_map(params![series_id, min_step, max_step], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+            })
+            .db()?;
+        for row in rows {
+            let (step, text) = row.db()?;
+            objects.push((step, serde_json::from_str(&text).unwrap_or(Value::Null)));
+        }
+    }
+
+    if key == TIMESTAMP_KEY {
+        // The store's own series: each point is its own time.
+        return Ok(series_columns(key, &points, objects, &points));
+    }
+    // Times only over the steps the key has.
+    let first = points.first().map(|p| p.step).into_iter().chain(objects.first().map(|o| o.0)).min();
+    let last = points.last().map(|p| p.step).into_iter().chain(objects.last().map(|o| o.0)).max();
+    let (Some(first), Some(last)) = (first, last) else {
+        return Ok(series_columns(key, &points, objects, &[]));
+    };
+    let stamps: Option<(i64, i64)> = conn
+        .prepare_cached(
+            "SELECT id, count FROM series WHERE run_pk = ?1 AND stream = ?2 AND key = ?3 AND kind = 'scalar'",
+        )
+        .db()?
+        .query_row(params![pk, stream_code(stream), TIMESTAMP_KEY], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()
+        .db()?;
+    let timestamps = match stamps {
+        Some(series) => read_points(&mut reader(series), first, last)?,
+        None => Vec::new(),
+    };
+    Ok(series_columns(key, &points, objects, &timestamps))
 }

@@ -175,7 +175,8 @@ mod store_impl {
     use heron_core::{Result, RunRef, Store, User};
     use heron_types::{
         ChartQuery, ChartResponse, ConsoleAppend, ConsolePage, Entity, HistoryBatch, HistoryPage, IngestAck, KeyInfo,
-        Project, ProjectCreate, Run, RunFile, RunPatch, RunUpsert, RunUpserted, Stream, SystemBatch, XAxis,
+        Project, ProjectCreate, Run, RunFile, RunPatch, RunUpsert, RunUpserted, SeriesColumns, Stream, SystemBatch,
+        XAxis,
     };
     use serde_json::Value;
 
@@ -347,6 +348,19 @@ mod store_impl {
             let (run, keys) = (run.clone(), keys.map(<[String]>::to_vec));
             let stream = if system { Stream::System } else { Stream::History };
             self.read(move |conn| history::rows(conn, &run, keys.as_deref(), min_step, max_step, limit, stream)).await
+        }
+
+        async fn history_series(
+            &self,
+            run: &RunRef,
+            key: &str,
+            min_step: i64,
+            max_step: i64,
+            stream: Stream,
+        ) -> Result<SeriesColumns> {
+            let (run, key) = (run.clone(), key.to_string());
+            self.read_cached(move |conn, cache| history::series(conn, cache, &run, &key, min_step, max_step, stream))
+                .await
         }
 
         async fn chart(&self, entity: &str, project: &str, query: &ChartQuery) -> Result<ChartResponse> {

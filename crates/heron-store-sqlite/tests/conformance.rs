@@ -52,6 +52,7 @@ conformance_tests!(
     history_stale_points_dropped,
     history_chunk_boundaries,
     history_pagination_and_ranges,
+    history_series_matches_rows,
     history_concurrent_appends,
     history_resume_state,
     system_metrics,

@@ -46,6 +46,9 @@ pub mod limits {
     /// Page sizes.
     pub const MAX_PAGE_RUNS: usize = 10_000;
     pub const MAX_PAGE_ROWS: usize = 100_000;
+    /// Points in one full-resolution series read (`GET {run}/history/series`); a longer series
+    /// is read in parts with `min_step` and `max_step`.
+    pub const MAX_SERIES_POINTS: usize = 10_000_000;
     /// Tags on one run.
     pub const MAX_TAGS: usize = 1_000;
 }
@@ -445,6 +448,97 @@ pub struct HistoryPage {
     pub next_step: Option<i64>,
 }
 
+/// One key of one run at full resolution, as parallel columns in step order: `values[i]` was
+/// logged at `steps[i]`, whose wall-clock time (unix seconds, from the run's `_timestamp`
+/// series) is `times[i]`, null where none was stored.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+pub struct SeriesColumns {
+    pub key: String,
+    pub steps: Vec<i64>,
+    pub times: Vec<Option<f64>>,
+    /// Numbers (NaN and infinities as their strings); values that are not numbers as sent.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Vec<Value>))]
+    pub values: Vec<SeriesValue>,
+}
+
+/// One value of a series: a number, or any other JSON value (text, an object, a boolean).
+///
+/// On the wire it is the bare value. Reading back, a number or one of the strings `"NaN"`,
+/// `"Infinity"`, `"-Infinity"` is a [`Scalar`]; anything else is an object.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SeriesValue {
+    Scalar(Scalar),
+    /// Boxed: series are long and almost always scalar, so the common case stays 16 bytes.
+    Object(Box<Value>),
+}
+
+impl Serialize for SeriesValue {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            SeriesValue::Scalar(scalar) => scalar.serialize(serializer),
+            SeriesValue::Object(value) => value.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SeriesValue {
+    /// Decided on the first token, without buffering: series run to millions of values.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+        use serde::de::{Error, MapAccess, SeqAccess, Visitor};
+
+        struct SeriesValueVisitor;
+        impl<'de> Visitor<'de> for SeriesValueVisitor {
+            type Value = SeriesValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number, \"NaN\", \"Infinity\", \"-Infinity\" or any JSON value")
+            }
+            fn visit_f64<E: Error>(self, v: f64) -> Result<SeriesValue, E> {
+                Ok(SeriesValue::Scalar(Scalar(v)))
+            }
+            fn visit_i64<E: Error>(self, v: i64) -> Result<SeriesValue, E> {
+                Ok(SeriesValue::Scalar(Scalar(v as f64)))
+            }
+            fn visit_u64<E: Error>(self, v: u64) -> Result<SeriesValue, E> {
+                Ok(SeriesValue::Scalar(Scalar(v as f64)))
+            }
+            fn visit_str<E: Error>(self, v: &str) -> Result<SeriesValue, E> {
+                Ok(match Scalar::parse_special(v) {
+                    Some(special) => SeriesValue::Scalar(Scalar(special)),
+                    None => SeriesValue::Object(Box::new(Value::String(v.to_string()))),
+                })
+            }
+            fn visit_bool<E: Error>(self, v: bool) -> Result<SeriesValue, E> {
+                Ok(SeriesValue::Object(Box::new(Value::Bool(v))))
+            }
+            fn visit_unit<E: Error>(self) -> Result<SeriesValue, E> {
+                Ok(SeriesValue::Object(Box::new(Value::Null)))
+            }
+            fn visit_none<E: Error>(self) -> Result<SeriesValue, E> {
+                self.visit_unit()
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<SeriesValue, A::Error> {
+                Ok(SeriesValue::Object(Box::new(Value::deserialize(SeqAccessDeserializer::new(seq))?)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<SeriesValue, A::Error> {
+                Ok(SeriesValue::Object(Box::new(Value::deserialize(MapAccessDeserializer::new(map))?)))
+            }
+        }
+        deserializer.deserialize_any(SeriesValueVisitor)
+    }
+}
+
+impl SeriesValue {
+    /// The value as the rows endpoint gives it.
+    pub fn to_json(&self) -> Value {
+        match self {
+            SeriesValue::Scalar(scalar) => Scalar::to_json(scalar.0),
+            SeriesValue::Object(value) => (**value).clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "utoipa", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -540,4 +634,41 @@ pub enum ProjectEvent {
         #[cfg_attr(feature = "utoipa", schema(value_type = Option<Vec<Object>>))]
         rows: Option<Vec<Value>>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn series_values_are_bare_json_both_ways() {
+        let columns = SeriesColumns {
+            key: "loss".into(),
+            steps: vec![0, 1, 2, 3, 4, 5],
+            times: vec![Some(1000.5), None, Some(1002.0), Some(1003.0), Some(1004.0), Some(1005.0)],
+            values: vec![
+                SeriesValue::Scalar(Scalar(1.5)),
+                SeriesValue::Scalar(Scalar(f64::NAN)),
+                SeriesValue::Scalar(Scalar(f64::NEG_INFINITY)),
+                SeriesValue::Object(Box::new(json!({"path": "a.png", "size": [3, 4]}))),
+                SeriesValue::Object(Box::new(json!("text"))),
+                SeriesValue::Object(Box::new(json!(true))),
+            ],
+        };
+        let text = serde_json::to_string(&columns).unwrap();
+        assert_eq!(
+            text,
+            r#"{"key":"loss","steps":[0,1,2,3,4,5],"times":[1000.5,null,1002.0,1003.0,1004.0,1005.0],"values":[1.5,"NaN","-Infinity",{"path":"a.png","size":[3,4]},"text",true]}"#
+        );
+        let back: SeriesColumns = serde_json::from_str(&text).unwrap();
+        assert_eq!((back.key.as_str(), &back.steps, &back.times), ("loss", &columns.steps, &columns.times));
+        assert!(matches!(back.values[1], SeriesValue::Scalar(Scalar(v)) if v.is_nan()));
+        assert_eq!(back.values[2..], columns.values[2..]);
+        assert_eq!(back.values[0], SeriesValue::Scalar(Scalar(1.5)));
+        let whole: SeriesValue = serde_json::from_str("7").unwrap();
+        assert_eq!(whole, SeriesValue::Scalar(Scalar(7.0)));
+        let null: SeriesValue = serde_json::from_str("null").unwrap();
+        assert_eq!(null, SeriesValue::Object(Box::new(Value::Null)));
+    }
 }
