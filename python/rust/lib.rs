@@ -516,34 +516,19 @@ impl Client {
     }
 }
 
-#[derive(serde::Deserialize)]
-struct SeriesBody {
-    steps: Vec<i64>,
-    #[serde(default)]
-    times: Vec<Option<f64>>,
-    values: Vec<Value>,
-}
-
 /// Little-endian steps (i64), values (f64) and times (f64).
 type Columns = (Vec<u8>, Vec<u8>, Vec<u8>);
 
 fn decode_series(body: &[u8]) -> Result<Columns, serde_json::Error> {
-    let parsed: SeriesBody = serde_json::from_slice(body)?;
-    let mut steps = Vec::with_capacity(parsed.steps.len() * 8);
-    let mut values = Vec::with_capacity(parsed.steps.len() * 8);
-    let mut times = Vec::with_capacity(parsed.steps.len() * 8);
-    for (i, (step, value)) in parsed.steps.iter().zip(&parsed.values).enumerate() {
-        let x = match value {
-            Value::Number(n) => n.as_f64().unwrap_or(f64::NAN),
-            Value::String(s) if s == "Infinity" => f64::INFINITY,
-            Value::String(s) if s == "-Infinity" => f64::NEG_INFINITY,
-            Value::String(s) if s == "NaN" => f64::NAN,
-            _ => continue,
-        };
+    let parsed: heron_types::SeriesColumns = serde_json::from_slice(body)?;
+    let n = parsed.steps.len();
+    let (mut steps, mut values, mut times) =
+        (Vec::with_capacity(n * 8), Vec::with_capacity(n * 8), Vec::with_capacity(n * 8));
+    for ((step, value), time) in parsed.steps.iter().zip(&parsed.values).zip(&parsed.times) {
+        let heron_types::SeriesValue::Scalar(x) = value else { continue };
         steps.extend_from_slice(&step.to_le_bytes());
-        values.extend_from_slice(&x.to_le_bytes());
-        let t = parsed.times.get(i).copied().flatten().unwrap_or(f64::NAN);
-        times.extend_from_slice(&t.to_le_bytes());
+        values.extend_from_slice(&x.0.to_le_bytes());
+        times.extend_from_slice(&time.unwrap_or(f64::NAN).to_le_bytes());
     }
     Ok((steps, values, times))
 }
