@@ -222,7 +222,8 @@ pub struct Run {
     finished: AtomicBool,
     settings: Settings,
     saved: Mutex<Vec<(PathBuf, String)>>,
-    _lock: Option<std::fs::File>,
+    /// Held until the run has finished writing its log (see `uploader::holder`).
+    lock: Mutex<Option<std::fs::File>>,
 }
 
 fn now() -> f64 {
@@ -278,7 +279,7 @@ impl Run {
                 finished: AtomicBool::new(false),
                 settings,
                 saved: Mutex::new(Vec::new()),
-                _lock: None,
+                lock: Mutex::new(None),
             });
         }
         let mut metadata = json!({"sdk": {"name": "heron-client", "version": env!("CARGO_PKG_VERSION")}});
@@ -335,8 +336,19 @@ impl Run {
             }
             console_base = Some(answer.console_lines);
         }
+        // A new run starts its console at line 0; a resumed one after the lines stored (known
+        // when online), so re-syncing never shifts lines.
+        if console_base.is_none() && !matches!(options.resume, Some(ResumeMode::Allow | ResumeMode::Must)) {
+            console_base = Some(0);
+        }
         let stamp = chrono::Local::now().format("%Y%m%d_%H%M%S");
-        let dir = settings.dir.join(format!("run-{stamp}-{id}"));
+        let mut dir = settings.dir.join(format!("run-{stamp}-{id}"));
+        for n in 1.. {
+            if !dir.exists() {
+                break;
+            }
+            dir = settings.dir.join(format!("run-{stamp}-{id}-{n}"));
+        }
         std::fs::create_dir_all(dir.join("files"))
             .map_err(|e| Error::local(format!("cannot create the run folder {}: {e}", dir.display())))?;
         info.dir = dir.clone();
@@ -404,7 +416,7 @@ impl Run {
             finished: AtomicBool::new(false),
             settings,
             saved: Mutex::new(Vec::new()),
-            _lock: Some(lock),
+            lock: Mutex::new(Some(lock)),
         })
     }
 
@@ -613,6 +625,7 @@ impl Run {
             }
         }
         let deadline = Instant::now() + self.settings.finish_timeout;
+        let release = || drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()).take());
         let sync_hint = format!("heron sync {}", self.info.dir.display());
         if self.info.mode == Mode::Offline {
             let message = format!(
@@ -621,6 +634,7 @@ impl Run {
                 self.info.dir.display()
             );
             (self.settings.warn)(&message);
+            release();
             return FinishReport { uploaded: false, pending_bytes: shared.progress.pending(), message: Some(message) };
         }
         let uploaded = shared.progress.wait_done(deadline);
@@ -628,9 +642,18 @@ impl Run {
             if let Some(handle) = uploader {
                 let _ = handle.join();
             }
+            release();
             return done;
         }
         shared.progress.stop();
+        // The uploader stops after its current request; wait for it briefly so `heron sync` can take over.
+        if let Some(handle) = uploader {
+            let waited = Instant::now();
+            while !handle.is_finished() && waited.elapsed() < Duration::from_secs(2) {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        release();
         let pending = shared.progress.pending();
         let why = shared.progress.error().map(|e| format!(" ({e})")).unwrap_or_default();
         let message = format!(
