@@ -417,7 +417,9 @@ impl Uploader {
                 Ok(false) if registered && self.pending.is_none() && self.at_end()? => return Ok(false),
                 Ok(false) => {
                     tries = 0;
-                    report(&self.state);
+                    if self.state.rows_sent > 0 {
+                        report(&self.state);
+                    }
                 }
                 Err(error) if error.is_transient() && tries + 1 < attempts => {
                     tries += 1;
