@@ -446,25 +446,14 @@ impl Run {
         commit: Option<bool>,
         values: impl IntoIterator<Item = (K, V)>,
     ) {
-        let Some(shared) = &self.shared else { return };
-        let mut inbox = shared.lock();
-        if inbox.queued() >= MAX_QUEUED_POINTS {
-            inbox = wait_for_space(shared, inbox);
-        }
-        if !begin_row(shared, &mut inbox, step) {
-            return;
-        }
-        for (key, value) in values {
-            let id = key_id(shared, &mut inbox, key.as_ref());
-            if id == DROPPED {
-                continue;
+        self.log_with(step, commit, |sink| {
+            for (key, value) in values {
+                match value.into() {
+                    LogValue::Number(x) => sink.number(key.as_ref(), x),
+                    LogValue::Object(v) => sink.object(key.as_ref(), v),
+                }
             }
-            match value.into() {
-                LogValue::Number(x) => inbox.pending_scalars.push((id, x)),
-                LogValue::Object(v) => push_object(shared, &mut inbox, id, key.as_ref(), v),
-            }
-        }
-        end_row(shared, inbox, step, commit);
+        });
     }
 
     /// The raw entry for bindings: `fill` adds values through a `RowSink`.
