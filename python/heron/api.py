@@ -191,7 +191,7 @@ class ApiRun:
         self.name: str = data["name"]
         self.state: str = data["state"]
         self.config: dict = data.get("config") or {}
-        self.summary: dict = data.get("summary") or {}
+        self.summary: dict = _plain_json(data.get("summary") or {})
         self.tags: list = data.get("tags") or []
         self.notes: str = data.get("notes") or ""
         self.group: Optional[str] = data.get("group")
@@ -324,6 +324,15 @@ class ApiRun:
 
 
 _SPECIAL = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
+
+
+def _plain_json(v: Any) -> Any:
+    """The API's "NaN" / "Infinity" / "-Infinity" strings as floats, all through a document."""
+    if isinstance(v, dict):
+        return {k: _plain_json(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_plain_json(x) for x in v]
+    return _value(v)
 
 
 def _value(v: Union[float, str, Any]) -> Any:

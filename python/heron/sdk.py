@@ -266,10 +266,12 @@ class Run:
         self._finished = True
         if self._console is not None:
             self._console.stop()
-        report = self._native.finish(int(exit_code or 0))
-        del report
-        if _current is self:
-            _current = None
+        try:
+            # Warns (with the `heron sync` command to run) when the upload is not complete.
+            self._native.finish(int(exit_code or 0))
+        finally:
+            if _current is self:
+                _current = None
 
     def __enter__(self) -> "Run":
         return self
@@ -345,7 +347,17 @@ def _install_hooks() -> None:
         previous(exc_type, exc, tb)
 
     sys.excepthook = excepthook
-    atexit.register(lambda: _current is not None and _current.finish(exit_code=0))
+    # atexit is not told the exit status: remember what sys.exit() was given, so that a script
+    # ending with sys.exit(1) marks its run failed (as wandb does).
+    exit_status = [0]
+    previous_exit = sys.exit
+
+    def exit(status: Any = None) -> None:
+        exit_status[0] = 0 if status is None else status if isinstance(status, int) else 1
+        previous_exit(status)
+
+    sys.exit = exit
+    atexit.register(lambda: _current is not None and _current.finish(exit_code=exit_status[0]))
 
 
 def init(

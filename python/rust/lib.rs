@@ -133,7 +133,8 @@ fn py_to_json(value: &Bound<'_, PyAny>, depth: usize, warn: &mut dyn FnMut(Strin
                 Ok(s) => s.to_string_lossy().into_owned(),
                 Err(_) => k.str().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
             };
-            map.insert(key, py_to_json(&v, depth + 1, warn));
+            let value = py_to_json(&v, depth + 1, &mut |w| warn(format!("{key:?}: {w}")));
+            map.insert(key, value);
         }
         return Value::Object(map);
     }
@@ -221,11 +222,6 @@ fn log_value(sink: &mut RowSink<'_>, key: &str, value: &Bound<'_, PyAny>, depth:
                 ));
             }
         }
-    }
-    if let Ok(json) = value.call_method0("_heron_json") {
-        let mut problems = Vec::new();
-        let json = py_to_json(&json, depth, &mut |w| problems.push(w));
-        return sink.object(key, json);
     }
     let type_name = value.get_type().name().map(|n| n.to_string()).unwrap_or_default();
     sink.warn(&format!(
@@ -426,13 +422,15 @@ impl NativeRun {
         self.run.save(&path, name.as_deref(), policy).map_err(to_py_err)
     }
 
-    /// Ends the run; returns {"uploaded", "pending_bytes", "message"}.
+    /// Ends the run; returns {"uploaded", "pending_bytes", "message"}. The message (what is left
+    /// for `heron sync`) and any other warning from finishing are raised as Python warnings.
     fn finish<'py>(&self, py: Python<'py>, exit_code: i32) -> PyResult<Bound<'py, PyDict>> {
         let report = py.detach(|| self.run.finish(exit_code));
         let out = PyDict::new(py);
         out.set_item("uploaded", report.uploaded)?;
         out.set_item("pending_bytes", report.pending_bytes)?;
         out.set_item("message", report.message)?;
+        self.warnings.raise(py)?;
         Ok(out)
     }
 

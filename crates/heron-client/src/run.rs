@@ -460,6 +460,10 @@ impl Run {
     pub fn log_with(&self, step: Option<i64>, commit: Option<bool>, fill: impl FnOnce(&mut RowSink<'_>)) {
         let Some(shared) = &self.shared else { return };
         let mut inbox = shared.lock();
+        if inbox.closing {
+            drop(inbox);
+            return shared.warn("the run has finished; log() after finish() is ignored (start a new run with init)");
+        }
         if inbox.queued() >= MAX_QUEUED_POINTS {
             inbox = wait_for_space(shared, inbox);
         }
