@@ -42,8 +42,9 @@ test-rust: check-tools
 	$(CARGO) test --workspace --locked
 
 test-python: python-dev
-	$(CARGO) build --locked -p heron-cli
-	HERON_TEST_SERVER_BIN=$(CARGO_TARGET_DIR)/debug/heron $(VPY) -m pytest -q python/tests
+	$(CARGO) build --locked -p heron-cli -p heron-example
+	HERON_TEST_SERVER_BIN=$(CARGO_TARGET_DIR)/debug/heron HERON_TEST_EXAMPLE_BIN=$(CARGO_TARGET_DIR)/debug/heron-example \
+	  $(VPY) -m pytest -q python/tests
 
 ## bench: the benchmarks of DESIGN §5; results go to bench/RESULTS.md
 bench: build

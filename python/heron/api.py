@@ -237,14 +237,14 @@ class ApiRun:
         times.frombytes(raw_times)
         return steps, values, times
 
-    def scan_history(
+    def _scan(
         self,
         keys: Optional[list] = None,
         page_size: int = 1000,
         min_step: Optional[int] = None,
         max_step: Optional[int] = None,
     ) -> Iterator[dict]:
-        """Every row (exact, unsampled), one dict per step with ``_step`` and ``_timestamp``."""
+        """Rows as stored, paged by step (those of ``keys`` carry at least ``_timestamp``)."""
         query = {"limit": str(max(1, min(int(page_size), 100_000)))}
         if keys:
             query["keys"] = ",".join(keys)
@@ -262,6 +262,19 @@ class ApiRun:
             if next_step is None:
                 return
 
+    def scan_history(
+        self,
+        keys: Optional[list] = None,
+        page_size: int = 1000,
+        min_step: Optional[int] = None,
+        max_step: Optional[int] = None,
+    ) -> Iterator[dict]:
+        """Every row (exact, unsampled), one dict per step with ``_step`` and ``_timestamp``; with
+        ``keys``, only the rows that have all of them (as wandb)."""
+        for row in self._scan(keys, page_size, min_step, max_step):
+            if not keys or all(k in row for k in keys):
+                yield row
+
     def history(
         self,
         keys: Optional[list] = None,
@@ -276,7 +289,7 @@ class ApiRun:
         if stream == "system" or stream == "events":
             rows = self._system_rows(keys)
         else:
-            rows = list(self.scan_history(keys=keys, page_size=100_000))
+            rows = list(self._scan(keys, 100_000))
         if keys:
             wanted = set(keys) | {"_step", "_timestamp", x_axis}
             rows = [{k: v for k, v in r.items() if k in wanted} for r in rows if any(k in r for k in keys)]
