@@ -44,7 +44,9 @@ class Settings:
         base_url: Optional[str] = None,
         api_key: Optional[str] = None,
         x_disable_stats: Optional[bool] = None,
+        **_wandb_only: Any,
     ) -> None:
+        # Other wandb.Settings fields (start_method, silent, ...) are accepted and have no effect.
         self.finish_timeout = finish_timeout
         self.system_interval = 0.0 if x_disable_stats else system_interval
         self.console = console or os.environ.get("HERON_CONSOLE", "wrap")
