@@ -1,12 +1,16 @@
-"""Writes bench/RESULTS.md from heron-bench's JSON and bench/peer_mlflow.py's JSON (stdlib only).
+"""Writes bench/RESULTS.md (stdlib only): the SDK part from bench/run.sh sdk's folder (bench/work/sdk: one JSON
+line per workload process from bench/sdk_heron.py and the peers' scripts, heron-sdk-bench's p2.json), and the
+server part from heron-bench's JSON and bench/peer_mlflow.py's JSON.
 
-usage: python3 bench/write_results.py --heron H.json --peer M.json [--peer-status S.txt] [--wall SECS] --out bench/RESULTS.md
+usage: python3 bench/write_results.py --heron H.json --peer M.json [--peer-status S.txt] [--wall SECS]
+                                      [--sdk bench/work/sdk] --out bench/RESULTS.md
 """
 import argparse
 import datetime
 import json
 import os
 import platform
+import statistics
 import subprocess
 
 MB = 1_000_000  # budgets are read strictly: 30 MB = 30e6 bytes (28.6 MiB)
@@ -82,15 +86,12 @@ def mark(ok):
     return "–" if ok is None else ("pass" if ok else "**MISS**")
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--heron", required=True)
-    ap.add_argument("--peer", required=True)
-    ap.add_argument("--peer-status", default="")
-    ap.add_argument("--wall", type=int, default=0)
-    ap.add_argument("--git-state", default="")
-    ap.add_argument("--out", required=True)
-    a = ap.parse_args()
+def server_section(a, w):
+    """The server part (P3, P4, P6, P7) from heron-bench's and peer_mlflow.py's JSON."""
+    if not os.path.exists(a.heron):
+        w("## Server: P3, P4, P6, P7\n")
+        w("Not measured yet: run `bench/run.sh server` (or `make bench`).\n")
+        return
     h = load(a.heron) or {}
     m = load(a.peer)
     status = ""
@@ -189,10 +190,8 @@ def main():
               f"{num(mp7.get('runs_created'))} runs ({mp7.get('matched')} matched; `search_runs`)")),
     ]
 
-    L = []
-    w = L.append
-    w("# Heron server benchmarks (DESIGN §5: P3, P4, P6, P7)\n")
-    w(f"Written by `make bench` (`bench/run.sh`); figures taken {now}; whole run {a.wall // 60} min {a.wall % 60} s.\n")
+    w("## Server: P3, P4, P6, P7\n")
+    w(f"Figures taken {now} (`bench/run.sh server`); this part took {a.wall // 60} min {a.wall % 60} s.\n")
     w(f"- machine: {mc['nproc']} CPUs ({mc['cpu']}), {mc['mem']} RAM, Linux {mc['kernel']}; load average at the end "
       f"{' '.join(mc['load'])}")
     w(f"- code: commit {mc['commit']}; {mc['rustc']}; release build (`target/release/heron`{', sha256 ' + mc['binary'][:16] if mc['binary'] else ''})")
@@ -204,11 +203,15 @@ def main():
     w("- client and server share the same CPUs: the load generator's cost is inside every figure. "
       "All traffic is HTTP/1.1 on 127.0.0.1, no TLS, no compression.\n")
     if warnings:
-        w("## Warnings\n")
+        w("### Warnings\n")
         for x in warnings:
             w(f"- {x}")
         w("")
-    w("## Results\n")
+    # a benchmark that failed says so instead of showing empty figures
+    failed = {name for name, part in (("P3", p3), ("P4", p4), ("P7", p7)) if part.get("error")}
+    rows = [(r[0], r[1], r[2], "**failed** (see Warnings)", "**failed**", r[5]) if r[0] in failed and r[2] != "–" else r
+            for r in rows]
+    w("### Results\n")
     w("| id | what | budget | Heron (this run) | | MLflow 3.17.2 server (this run) |")
     w("|---|---|---|---|---|---|")
     for r in rows:
@@ -217,8 +220,8 @@ def main():
     w("MLflow figures are not the same workload size where marked \"only\": it cannot load 100 × 100k points "
       "or 10k runs in the time this benchmark allows (see below); nothing is extrapolated.\n")
 
-    w("## Details\n")
-    w("### P3 ingest\n")
+    w("### Details\n")
+    w("#### P3 ingest\n")
     w(f"Workload: {p3.get('clients')} concurrent client connections, one run each; each POST "
       f"`/api/v1/projects/admin/bench/runs/{{run}}/history` carries {p3.get('rows_per_batch')} rows × "
       f"{p3.get('keys_per_row')} float keys = {num((p3.get('rows_per_batch') or 0) * (p3.get('keys_per_row') or 0))} points "
@@ -240,7 +243,7 @@ def main():
           f"server, for {num(mp3.get('secs'), 1)} s: {num(mp3.get('metrics'))} metrics in {mp3.get('calls')} calls, "
           f"per call p50 {num(g(mp3, 'per_call', 'p50_ms'))} ms, p95 {num(g(mp3, 'per_call', 'p95_ms'))} ms.\n")
 
-    w("### P4 chart read\n")
+    w("#### P4 chart read\n")
     ld = p4.get("load") or {}
     w(f"Data: {p4.get('runs')} runs × {num(p4.get('steps'))} steps of one key `k0`, loaded over HTTP with "
       f"{num(ld.get('batch_rows'))}-row batches from {ld.get('clients')} connections (durable): "
@@ -272,7 +275,7 @@ def main():
     elif mp4.get("error"):
         w(f"MLflow P4 failed: `{mp4['error']}`\n")
 
-    w("### P6 memory\n")
+    w("#### P6 memory\n")
     w(f"VmRSS and VmHWM from `/proc/PID/status` of the `heron server` process (one process). Idle: {num(h.get('settle_secs'))} s after the "
       "listening line, before any request. Peak: the largest VmRSS sampled every 100 ms during a P3 "
       "repetition, and VmHWM read at its end (the kernel's exact peak).")
@@ -283,7 +286,7 @@ def main():
           f"after its benchmarks {mib(g(m, 'after', 'rss_kb'))} RSS / {mib(g(m, 'after', 'pss_kb'))} PSS.")
     w("")
 
-    w("### P7 runs list\n")
+    w("#### P7 runs list\n")
     w(f"Set-up: {num(p7.get('runs'))} runs created with POST `/api/v1/projects/admin/runs10k/runs` (config `lr` log-uniform "
       f"1e-5..1e-1, `batch_size`, `optimizer`) and PATCH `.../summary` (`val_loss` uniform 0.1..2.1, `acc`), "
       f"{p7.get('setup_concurrency')} concurrent requests: {num(p7.get('setup_secs'), 1)} s (durable writes). "
@@ -306,7 +309,7 @@ def main():
     elif mp7.get("error"):
         w(f"MLflow P7 failed: `{mp7['error']}`\n")
 
-    w("## What was scaled\n")
+    w("### What was scaled\n")
     scaled = []
     if p3.get("points_per_rep_target") and p3["points_per_rep_target"] < 10_000_000:
         scaled.append(f"P3: {num(p3['points_per_rep_target'])} points per repetition instead of 10M")
@@ -326,16 +329,407 @@ def main():
           "smaller set only.")
         w(f"- MLflow P7: the runs it could create in {num(mp7.get('create_secs'))} s ({num(mp7.get('runs_created'))}), not 10k.")
     w("")
+
+
+# ---------------------------------------------------------------------------------------------
+# The SDK part (P1, P2, P5, P9): bench/run.sh sdk writes, under --sdk, one JSON line per workload
+# process in jsonl/NAME.jsonl (bench/sdk_heron.py and the peers' bench_<peer>.py, same fields),
+# /usr/bin/time lines in time.txt, heron-sdk-bench's p2.json, notes.txt, version-PEER.txt.
+
+SDK_BUDGET = {"p1_us": 2.0, "p1_vs_wandb": 100.0, "p1_vs_trackio": 20.0, "p2_ns": 300.0, "p5_ready_s": 0.100,
+              "p5_finish_s": 1.0, "p9_s": 0.030}
+
+
+def jsonl(sdk, name):
+    rows = []
+    try:
+        with open(os.path.join(sdk, "jsonl", name + ".jsonl")) as f:
+            for line in f:
+                try:
+                    rows.append(json.loads(line))
+                except ValueError:
+                    pass
+    except OSError:
+        pass
+    return rows
+
+
+def proc_times(sdk):
+    out = {}
+    try:
+        with open(os.path.join(sdk, "time.txt")) as f:
+            for line in f:
+                if line.startswith("TIME "):
+                    d = dict(x.split("=", 1) for x in line.split()[1:])
+                    out.setdefault(d["name"], []).append(
+                        {"wall": float(d["wall"]), "cpu": float(d["user"]) + float(d["sys"]), "rss_mib": int(d["maxrss_kib"]) / 1024})
+    except (OSError, ValueError, KeyError):
+        pass
+    return out
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def vals(rows, name):
+    return [r[name] for r in rows if r.get(name) is not None]
+
+
+def spread(xs, scale=1.0, digits=1, unit=""):
+    """'median (min–max)' of xs × scale, or the single value."""
+    xs = [x * scale for x in xs if x is not None]
+    if not xs:
+        return "–"
+    if len(xs) == 1:
+        return f"{xs[0]:,.{digits}f}{unit}"
+    return f"{statistics.median(xs):,.{digits}f}{unit} ({min(xs):,.{digits}f}–{max(xs):,.{digits}f})"
+
+
+def rng(xs, scale=1.0, digits=2):
+    """'median of n, min–max' for the headline cells."""
+    xs = [x * scale for x in xs if x is not None]
+    if len(xs) < 2:
+        return f"n={len(xs)}"
+    return f"median of {len(xs)}, {min(xs):,.{digits}f}–{max(xs):,.{digits}f}"
+
+
+def other_cpu(sdk):
+    """CPU-seconds used by processes other than the SDK part's own (busy time from /proc/stat minus the
+    children of bench/run.sh, from `times`), and the wall time, between cpu-start.txt and cpu-end.txt."""
+    def parse(name):
+        lines = read_text(os.path.join(sdk, name)).splitlines()   # /proc/stat cpu, `times` (self, children), date
+        if len(lines) < 4:
+            return None
+        f = [int(x) for x in lines[0].split()[1:]]
+        busy = (sum(f[:8]) - f[3] - f[4]) / os.sysconf("SC_CLK_TCK")   # all but idle and iowait
+        kids = 0.0
+        for t in lines[1].split() + lines[2].split():
+            m, _, sec = t.rstrip("s").partition("m")
+            kids += int(m) * 60 + float(sec)
+        return busy, kids, float(lines[3])
+    a, b = parse("cpu-start.txt"), parse("cpu-end.txt")
+    if a is None or b is None or b[2] <= a[2]:
+        return None
+    other = max(0.0, (b[0] - a[0]) - (b[1] - a[1]))
+    return other, b[2] - a[2]
+
+
+def ratio(peer, heron):
+    return None if not peer or not heron else peer / heron
+
+
+def times_text(x, digits=0):
+    return "–" if x is None else f"{x:,.{digits}f}×"
+
+
+def read_text(path):
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def sdk_section(a, w):
+    """The SDK part (P1, P2, P5, P9), Heron next to the peers measured in the same run."""
+    sdk = a.sdk
+    w("## SDK: P1, P2, P5, P9\n")
+    if not sdk or not os.path.exists(os.path.join(sdk, "params.txt")):
+        w("Not measured yet: run `bench/run.sh sdk` (or `make bench`).\n")
+        return
+    params = read_text(os.path.join(sdk, "params.txt")).split()
+    nf, ns, r_peer, r_heron = (int(x) for x in params[:4])
+    peers = params[4:]
+    stamp = os.path.getmtime(os.path.join(sdk, "wall.txt")) if os.path.exists(os.path.join(sdk, "wall.txt")) \
+        else os.path.getmtime(os.path.join(sdk, "params.txt"))
+    when = datetime.datetime.fromtimestamp(stamp, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    wall = int(read_text(os.path.join(sdk, "wall.txt")) or 0)
+    mc = machine(os.path.join(sdk, "git-state.txt"))
+    ver = {p: read_text(os.path.join(sdk, f"version-{p}.txt")) or "?" for p in peers}
+    wheel = read_text(os.path.join(sdk, "wheel-sha256.txt"))
+    notes = [l for l in read_text(os.path.join(sdk, "notes.txt")).splitlines() if l.strip()]
+    T = proc_times(sdk)
+    J = {n: jsonl(sdk, n) for n in (
+        "heron", "heron-module", "heron-online", "heron-init", "heron-init-offline", "heron-read",
+        "trackio", "trackio-init", "trackio-read", "wandb", "wandb-init", "wandb-read",
+        "mlflow-file", "mlflow-file-init", "mlflow-file-read", "mlflow-sqlite", "mlflow-sqlite-init",
+        "mlflow-sqlite-b1k", "mlflow-sqlite-read", "aim", "aim-init", "aim-100k", "aim-read")}
+    p2 = (load(os.path.join(sdk, "p2.json")) or {}).get("p2") or {}
+    heron_ver = next((r.get("heron_version") for r in J["heron"] + J["heron-online"] if r.get("heron_version")), "?")
+
+    def us(name):
+        return med(vals(J[name], "us_per_call"))
+
+    def net(name):
+        return med([r["us_per_call"] - r["baseline_us"] for r in J[name]
+                    if r.get("us_per_call") is not None and r.get("baseline_us") is not None])
+
+    def ready(name):
+        return med(vals(J[name], "start_to_ready_s"))
+
+    def read_s(name):
+        return med(vals(J[name], "read_s"))
+
+    def have(p):
+        return p in peers
+
+    w(f"Figures taken {when} (`bench/run.sh sdk`); this part took {wall // 60} min {wall % 60} s.\n")
+    w(f"- machine: {mc['nproc']} CPUs ({mc['cpu']}), {mc['mem']} RAM, Linux {mc['kernel']}; load average at the end "
+      f"{' '.join(mc['load'])}; shared and noisy: compare the ratios (peers measured minutes apart in the same run) "
+      "more than the absolute figures")
+    w(f"- code: commit {mc['commit']}; {mc['rustc']}; Python {mc['python']}")
+    w(f"- Heron {heron_ver}: the Python package built with `maturin build --release` into its own venv "
+      f"(`bench/work/venv-heron`{', wheel sha256 ' + wheel[:16] if wheel else ''}); the Rust SDK in "
+      f"`target/release/heron-sdk-bench`; the server `target/release/heron`{' (sha256 ' + mc['binary'][:16] + ')' if mc['binary'] else ''}")
+    w("- peers: " + (", ".join(f"{p} {ver[p]}" for p in peers) if peers else "none (PEER=0)")
+      + " — each in its own venv (`bench/work/venv-<peer>`), run with the unchanged scripts of `../shared/bench/peers/`")
+    w(f"- workload (the peers' `bench_<peer>.py`; Heron's is `bench/sdk_heron.py`): one process per run, start the run, "
+      f"N steps each logging a dict of K=10 Python floats in one call, finish. System metrics off everywhere, everything "
+      f"else each SDK's default (Heron: console capture, git and host metadata, requirements.txt thread on). N={nf:,} "
+      f"unless marked; {r_heron} runs per Heron workload, {r_peer} per peer workload unless marked (n=1). µs/call = loop "
+      "wall time / N as in common.py, building the dict included; \"net\" subtracts the dict-building loop timed in the same "
+      "process. \"start→ready\" = process start (`BENCH_T0_NS`, set right before `exec python`) to the run object ready.")
+    oc = other_cpu(sdk)
+    if oc:
+        w(f"- CPU time used by processes other than the benchmark and its servers (/proc/stat busy time minus our own): "
+          f"{oc[0]:.1f} CPU-s over {oc[1]:.0f} s ({oc[0] / oc[1]:.2f} CPUs)"
+          + (" — **the machine was busy: treat the figures with care**" if oc[0] / oc[1] > 0.10 else ""))
+    for n in notes:
+        w(f"- **note:** {n}")
+    w("")
+
+    # -- the table --------------------------------------------------------------------------
+    h_us, h_net, h_base = us("heron"), net("heron"), med(vals(J["heron"], "baseline_us"))
+    wb, tr = us("wandb"), us("trackio")
+    peer_p1 = []
+    if have("wandb"):
+        peer_p1.append(f"wandb offline {num(wb)} µs")
+    if have("trackio"):
+        peer_p1.append(f"trackio {num(tr, 1)} µs")
+    if have("mlflow"):
+        peer_p1.append(f"MLflow file store {num(us('mlflow-file'))} µs (n=1), SQLite {num(us('mlflow-sqlite'))} µs (N={ns:,}, n=1)")
+    if have("aim"):
+        peer_p1.append(f"Aim {num(us('aim'))} µs (N={ns:,})")
+
+    def p1_mark(gross, netto):
+        if gross is None:
+            return "–"
+        if gross <= SDK_BUDGET["p1_us"]:
+            return "pass"
+        if netto is not None and netto <= SDK_BUDGET["p1_us"]:
+            return "**MISS** (pass net of the dict)"
+        return "**MISS**"
+
+    def p1_ratios(gross, netto):
+        out = []
+        rw, rt = ratio(wb, gross), ratio(tr, gross)
+        if rw is not None:
+            out.append(f"wandb / Heron **{times_text(rw)}** ({'pass' if rw >= SDK_BUDGET['p1_vs_wandb'] else '**MISS**'} ≥ 100×; "
+                       f"net / net {times_text(ratio(net('wandb'), netto))})")
+        if rt is not None:
+            out.append(f"trackio / Heron **{times_text(rt)}** ({'pass' if rt >= SDK_BUDGET['p1_vs_trackio'] else '**MISS**'} ≥ 20×; "
+                       f"net / net {times_text(ratio(net('trackio'), netto))})")
+        return "; ".join(out) or "–"
+
+    o_us, o_net = us("heron-online"), net("heron-online")
+    m_us, m_net = us("heron-module"), net("heron-module")
+    p2_ns = p2.get("median_ns_per_call")
+    p5 = ready("heron-init")
+    p5_off = ready("heron-init-offline")
+    peer_ready = []
+    for name, label in (("wandb-init", "wandb"), ("trackio-init", "trackio"), ("mlflow-file-init", "MLflow file"),
+                        ("mlflow-sqlite-init", "MLflow SQLite"), ("aim-init", "Aim")):
+        if J[name]:
+            peer_ready.append(f"{label} {num(ready(name), 2)} s")
+    fin = vals(J["heron-online"], "finish_s")
+    rows_ok = [r.get("rows_m0") == r.get("N") and r.get("last_ok") for r in J["heron-online"]]
+    peer_fin = []
+    for name, label in (("wandb", "wandb"), ("trackio", "trackio"), ("mlflow-file", "MLflow file"), ("aim", f"Aim (N={ns:,})")):
+        if J[name]:
+            peer_fin.append(f"{label} {num(med(vals(J[name], 'finish_s')), 3)} s")
+    hr = J["heron-read"]
+    p9 = med(vals(hr, "read_s"))
+    p9_first = med(vals(hr, "read_first_s"))
+    p9_only = med(vals(hr, "read_series_only_s"))
+    hist = med(vals(hr, "history_s"))
+    warm_n = sum(r.get("reads") or 0 for r in hr)
+    peer_read = []
+    for name, label in (("aim-read", "Aim"), ("mlflow-file-read", "MLflow file"), ("mlflow-sqlite-read", "MLflow SQLite"),
+                        ("trackio-read", "trackio")):
+        if J[name]:
+            peer_read.append(f"{label} {num(read_s(name), 3)} s")
+    if J["wandb-read"]:
+        peer_read.append("wandb offline: no read API")
+    aim_r, mlf_r = read_s("aim-read"), read_s("mlflow-file-read")
+
+    def le(v, budget):
+        return None if v is None else v <= budget
+
+    rows = [
+        ("P1", f"Python `run.log({{10 floats}})`, {nf:,} calls, offline (no server)",
+         "≤ 2 µs; ≥ 100× less than wandb offline, ≥ 20× less than trackio",
+         f"**{num(h_us, 2)} µs** ({rng(vals(J['heron'], 'us_per_call'))}); net of the dict "
+         f"{num(h_net, 2)} µs (the dict alone {num(h_base, 2)} µs)",
+         p1_mark(h_us, h_net), "; ".join(peer_p1) or "–", p1_ratios(h_us, h_net)),
+        ("P1", f"same, online: release `heron server` on 127.0.0.1 sharing the 2 CPUs, uploader streaming while logging",
+         "≤ 2 µs", f"**{num(o_us, 2)} µs** ({rng(vals(J['heron-online'], 'us_per_call'))}); net {num(o_net, 2)} µs",
+         p1_mark(o_us, o_net), "(peers: the offline/local figures above)", p1_ratios(o_us, o_net)),
+        ("P1", "same through the module function `heron.log(d)` (wandb style), offline", "(no budget of its own)",
+         f"{num(m_us, 2)} µs ({rng(vals(J['heron-module'], 'us_per_call'))}); net {num(m_net, 2)} µs", "–",
+         f"trackio logs this way (`trackio.log(d)`): {num(tr, 1)} µs" if tr else "–",
+         f"trackio / Heron {times_text(ratio(tr, m_us))}" if tr else "–"),
+        ("P2", f"Rust `Run::log`, {num(p2.get('rows'))} rows × {p2.get('keys', 10)} floats, offline, one call per row",
+         "≤ 300 ns", f"**{num(p2_ns)} ns** (median of {p2.get('repeats', 0)}: "
+         f"{', '.join(num(x.get('ns_per_call')) for x in p2.get('reps', []))}); per block of 1000 calls: p50 "
+         f"{num(p2.get('median_block_p50_ns'))} ns, p99 {num(p2.get('median_block_p99_ns'))} ns",
+         mark(le(p2_ns, SDK_BUDGET["p2_ns"])), "– (no peer has a Rust SDK)", "–"),
+        ("P2", f"Rust `finish()` after {num(p2.get('rows'))} rows (offline: the local run log closed)", "(no budget)",
+         f"{num(p2.get('median_finish_s'), 3)} s", "–", "–", "–"),
+        ("P5", "`import heron` + `heron.init()` → ready, online, server on loopback (process start → run ready)", "≤ 100 ms",
+         f"**{num(p5 * 1000 if p5 else None, 1)} ms** ({rng(vals(J['heron-init'], 'start_to_ready_s'), 1000, 1)}; "
+         f"import {num((med(vals(J['heron-init'], 'import_s')) or 0) * 1000, 1)} ms, init() {num((med(vals(J['heron-init'], 'init_call_s')) or 0) * 1000, 1)} ms)",
+         mark(le(p5, SDK_BUDGET["p5_ready_s"])), "; ".join(peer_ready) + " (init against an existing store, median of "
+         f"{r_peer})" if peer_ready else "–",
+         f"wandb / Heron **{times_text(ratio(ready('wandb-init'), p5))}**" if J["wandb-init"] and p5 else "–"),
+        ("P5", "same, offline", "(no budget)", f"{num(p5_off * 1000 if p5_off else None, 1)} ms "
+         f"({rng(vals(J['heron-init-offline'], 'start_to_ready_s'), 1000, 1)})", "–", "–",
+         f"trackio / Heron {times_text(ratio(ready('trackio-init'), p5_off))}" if J["trackio-init"] and p5_off else "–"),
+        ("P5", f"`finish()` after {nf * 10:,} points ({nf:,} rows × 10 floats), online", "≤ 1 s",
+         f"**{num(med(fin), 3)} s** ({rng(fin, 1, 3)}); after it returned the server had "
+         + ("every row and the last value" if rows_ok and all(rows_ok) else f"**not every row**: {[r.get('rows_m0') for r in J['heron-online']]}"),
+         mark(le(med(fin), SDK_BUDGET["p5_finish_s"])), "; ".join(peer_fin) + " (all local: nothing to upload)" if peer_fin else "–", "–"),
+        ("P9", f"`heron.Api().run(path).series(\"m0\")`: one key, {num(med(vals(hr, 'points')))} points, full resolution (Api + run lookup + read), warm",
+         "≤ 30 ms", f"**{num(p9 * 1000 if p9 else None, 1)} ms** (median of {len(hr)} processes × {warm_n // max(len(hr), 1)} warm reads; "
+         f"`series()` alone {num(p9_only * 1000 if p9_only else None, 1)} ms; first read in a fresh process "
+         f"{num(p9_first * 1000 if p9_first else None, 1)} ms)",
+         mark(le(p9, SDK_BUDGET["p9_s"])), "; ".join(peer_read) + f" (one read per fresh process, median of {r_peer})" if peer_read else "–",
+         "; ".join(x for x in (f"Aim / Heron **{times_text(ratio(aim_r, p9))}**" if aim_r and p9 else "",
+                              f"MLflow file / Heron **{times_text(ratio(mlf_r, p9))}**" if mlf_r and p9 else "") if x) or "–"),
+        ("P9", "`run.history(keys=[\"m0\"], samples=None, pandas=False)`: the same points as row dicts", "(no budget)",
+         f"{num(hist * 1000 if hist else None)} ms", "–", "(as above)",
+         f"Aim / Heron {times_text(ratio(aim_r, hist), 1)}" if aim_r and hist else "–"),
+    ]
+    w("### Results\n")
+    w("| id | what | budget | Heron (this run) | | peers (this run) | ratio |")
+    w("|---|---|---|---|---|---|---|")
+    for row in rows:
+        w("| " + " | ".join(str(c) for c in row) + " |")
+    w("")
+    w("Verdicts on P1 use the peers' method (loop time / N, the dict built inside the loop); \"net\" is that minus the "
+      "same dict-building loop without the call. Ratios compare medians from this run, gross with gross.\n")
+
+    # -- details ----------------------------------------------------------------------------
+    w("### Logging runs\n")
+    w("| workload | N | runs | µs per log call, median (min–max) | dict alone (µs) | finish (s) | start→ready (s) | "
+      "whole process: wall / cpu (s), peak RSS (MiB) |")
+    w("|---|---|---|---|---|---|---|---|")
+    for name, label in (("heron", f"Heron {heron_ver} offline, `run.log`"), ("heron-module", "Heron offline, `heron.log`"),
+                        ("heron-online", "Heron online (server on 127.0.0.1)"), ("trackio", "trackio"),
+                        ("wandb", "wandb offline"), ("mlflow-file", "MLflow file store"),
+                        ("mlflow-sqlite", "MLflow SQLite, `log_metrics` per step"),
+                        ("mlflow-sqlite-b1k", "MLflow SQLite, `log_batch` of 1000 (read-back store)"),
+                        ("aim", "Aim"), ("aim-100k", "Aim (read-back store)")):
+        rs = J[name]
+        if not rs:
+            continue
+        per = "us_per_step" if name == "mlflow-sqlite-b1k" else "us_per_call"
+        t = T.get(name, [])
+        w(f"| {label} | {num(rs[0].get('N'))} | {len(rs)} | {spread(vals(rs, per), 1, 2 if name.startswith('heron') else 1)} | "
+          f"{spread(vals(rs, 'baseline_us'), 1, 2)} | {spread(vals(rs, 'finish_s'), 1, 3)} | "
+          f"{spread(vals(rs, 'start_to_ready_s'), 1, 3)} | "
+          + (f"{num(med([x['wall'] for x in t]), 2)} / {num(med([x['cpu'] for x in t]), 2)}, {num(med([x['rss_mib'] for x in t]), 1)}" if t else "–")
+          + " |")
+    w("")
+    w("### Start → ready (a new run in an existing store)\n")
+    w("| workload | runs | start→ready (s) | import (s) | init call (s) |")
+    w("|---|---|---|---|---|")
+    for name, label in (("heron-init", "Heron online (server on 127.0.0.1)"), ("heron-init-offline", "Heron offline"),
+                        ("trackio-init", "trackio"), ("wandb-init", "wandb offline"), ("mlflow-file-init", "MLflow file store"),
+                        ("mlflow-sqlite-init", "MLflow SQLite"), ("aim-init", "Aim")):
+        rs = J[name]
+        if rs:
+            w(f"| {label} | {len(rs)} | {spread(vals(rs, 'start_to_ready_s'), 1, 3)} | {spread(vals(rs, 'import_s'), 1, 3)} | "
+              f"{spread(vals(rs, 'init_call_s'), 1, 3)} |")
+    w("")
+    w(f"### Read back one key ({nf:,} points)\n")
+    w("| workload | how | read (s) | points |")
+    w("|---|---|---|---|")
+    if hr:
+        w(f"| Heron | `heron.Api().run(path).series(\"m0\")`, warm, median per process (each 1 first + {warm_n // max(len(hr), 1)} timed) | "
+          f"{spread(vals(hr, 'read_s'), 1, 4)} (min {num(min(vals(hr, 'read_min_s') or [0]), 4)}, max {num(max(vals(hr, 'read_max_s') or [0]), 4)}) | "
+          f"{num(med(vals(hr, 'points')))} |")
+        w(f"| Heron | the same, first read in a fresh process | {spread(vals(hr, 'read_first_s'), 1, 4)} | |")
+        w(f"| Heron | `run.history(keys=[\"m0\"], samples=None, pandas=False)` | {spread(vals(hr, 'history_s'), 1, 3)} | "
+          f"{num(med(vals(hr, 'history_rows')))} rows |")
+        for r in hr:
+            if r.get("series_error"):
+                w(f"| Heron | series failed: `{r['series_error']}` | | |")
+                break
+    for name, how in (("aim-read", "`Repo.get_run(h).get_metric(\"m0\").values.sparse_numpy()` (after indexing the run)"),
+                      ("mlflow-file-read", "`MlflowClient.get_metric_history`, file store"),
+                      ("mlflow-sqlite-read", "`MlflowClient.get_metric_history`, SQLite"),
+                      ("trackio-read", "`SQLiteStorage.get_metric_values`")):
+        rs = J[name]
+        if rs:
+            w(f"| {name.rsplit('-read', 1)[0]} | {how} | {spread(vals(rs, 'read_s'), 1, 3)} | {num(med(vals(rs, 'points')))} |")
+    if J["wandb-read"]:
+        w("| wandb | offline runs have no read API (`wandb.Api` needs a server) | – | – |")
+    kept = []
+    for name, store in (("aim-100k", "aim-100k"), ("mlflow-sqlite-b1k", "mlflow-sqlite-b1k")):
+        if not J[name] and any(J.get(x) for x in (("aim-read",) if name.startswith("aim") else ("mlflow-sqlite-read",))):
+            complete = os.path.join(os.path.dirname(os.path.abspath(sdk)), "sdk-keep", store, ".complete")
+            if os.path.exists(complete):
+                kept.append(f"{store} (written {datetime.datetime.fromtimestamp(os.path.getmtime(complete), datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')})")
+    w("")
+    if kept:
+        w(f"The Aim and MLflow SQLite read-back stores were written by an earlier run and kept (`SDK_REUSE=1`): "
+          f"{', '.join(kept)}; the reads themselves are from this run.\n")
+    if p2.get("reps"):
+        w("### P2 repetitions (Rust SDK, offline)\n")
+        w("| rep | ns per call | blocks of 1000: p50 / p99 / max (ns) | init (ms) | finish (s) | run log on disk |")
+        w("|---|---|---|---|---|---|")
+        for x in p2["reps"]:
+            w(f"| {x['rep']} | {num(x['ns_per_call'])} | {num(x['block_p50_ns'])} / {num(x['block_p99_ns'])} / {num(x['block_max_ns'])} | "
+              f"{num(x['init_s'] * 1000, 2)} | {num(x['finish_s'], 3)} | {num(x['disk_bytes'] / MB, 1)} MB |")
+        w("")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--heron", required=True)
+    ap.add_argument("--peer", required=True)
+    ap.add_argument("--peer-status", default="")
+    ap.add_argument("--wall", type=int, default=0)
+    ap.add_argument("--git-state", default="")
+    ap.add_argument("--sdk", default="", help="the SDK part's folder (bench/work/sdk)")
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    L = []
+    w = L.append
+    w("# Heron benchmarks (DESIGN §5)\n")
+    w("Written by `make bench` (`bench/run.sh`): the SDK part (P1, P2, P5, P9, with wandb, trackio, MLflow and Aim) "
+      "and the server part (P3, P4, P6, P7, with an MLflow server). `bench/run.sh sdk` or `bench/run.sh server` reruns one "
+      "part; the other keeps its figures from its last run, so each part states when it was measured.\n")
+    sdk_section(a, w)
+    server_section(a, w)
     w("## How to rerun\n")
     w("```sh")
-    w("make bench                                   # release build, then bench/run.sh (about 5 min on 2 CPUs, plus the build)")
-    w("./bench/run.sh                               # again, without rebuilding")
+    w("make bench                                   # release build, then bench/run.sh: both parts (about 15 min on 2 CPUs)")
+    w("./bench/run.sh                               # again, without rebuilding the server (the SDK wheel is always rebuilt)")
+    w("./bench/run.sh sdk                           # the SDK part only (P1, P2, P5, P9 and the SDK peers)")
+    w("./bench/run.sh server                        # the server part only (P3, P4, P6, P7 and the MLflow server)")
     w("PEER=0 ./bench/run.sh                        # Heron only")
-    w("HERON_BENCH_ARGS='--only p4 --p4-reads 100' PEER=0 ./bench/run.sh   # one benchmark; see --help")
+    w("SDK_PEERS='wandb trackio' SDK_R=1 ./bench/run.sh sdk   # fewer peers / runs (see the header of bench/run.sh)")
+    w("HERON_BENCH_ARGS='--only p4 --p4-reads 100' PEER=0 ./bench/run.sh server   # one benchmark; see --help")
     w("target/release/heron-bench --help           # every size and count")
+    w("target/release/heron-sdk-bench --help       # P2")
     w("bench/work/venv-mlflow/bin/python bench/peer_mlflow.py --work bench/work/mlflow --out bench/work/mlflow.json")
+    w("BENCH_T0_NS=$(date +%s%N) bench/work/venv-heron/bin/python bench/sdk_heron.py -N 100000 --dir /tmp/h   # P1 by hand")
     w("```")
-    w("Raw figures: `bench/work/heron.json`, `bench/work/mlflow.json`; server logs in `bench/work/` (all git-ignored). "
+    w("Raw figures: `bench/work/heron.json`, `bench/work/mlflow.json`, `bench/work/sdk/` (`jsonl/*.jsonl`, one line per "
+      "process, `p2.json`, `time.txt`, `logs/`); server logs in `bench/work/` (all git-ignored). "
       "Run it on an otherwise idle machine: the figures include whatever else competes for the CPUs.")
     with open(a.out, "w") as f:
         f.write("\n".join(L) + "\n")
