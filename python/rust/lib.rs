@@ -52,7 +52,7 @@ impl Warnings {
     }
 
     fn raise(&self, py: Python<'_>) -> PyResult<()> {
-        if !self.any.swap(false, Ordering::AcqRel) {
+        if !self.any.load(Ordering::Acquire) || !self.any.swap(false, Ordering::AcqRel) {
             return Ok(());
         }
         let messages: Vec<String> = std::mem::take(&mut *self.queued.lock().unwrap_or_else(|e| e.into_inner()));
@@ -156,6 +156,30 @@ fn py_to_json(value: &Bound<'_, PyAny>, depth: usize, warn: &mut dyn FnMut(Strin
     let type_name = value.get_type().name().map(|n| n.to_string()).unwrap_or_default();
     warn(format!("a value of type {type_name} is not JSON; stored as its str()"));
     Value::String(value.str().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default())
+}
+
+/// The common case of `log`, without reference counting: a `str` key and a `float` value
+/// (exactly `float`; subclasses such as numpy.float64 take the general path).
+///
+/// # Safety
+/// `k` and `v` are valid borrowed references and the GIL is held; the returned `&str` lives as
+/// long as the key object (Python caches a str's UTF-8 form with it).
+unsafe fn plain_float_item<'a>(k: *mut pyo3::ffi::PyObject, v: *mut pyo3::ffi::PyObject) -> Option<(&'a str, f64)> {
+    use pyo3::ffi;
+    unsafe {
+        if ffi::Py_TYPE(v) != &raw mut ffi::PyFloat_Type || ffi::PyUnicode_CheckExact(k) == 0 {
+            return None;
+        }
+        let mut len: ffi::Py_ssize_t = 0;
+        let utf8 = ffi::PyUnicode_AsUTF8AndSize(k, &mut len);
+        if utf8.is_null() {
+            ffi::PyErr_Clear();
+            return None;
+        }
+        let bytes = std::slice::from_raw_parts(utf8.cast::<u8>(), len as usize);
+        // PyUnicode_AsUTF8AndSize returns valid UTF-8.
+        Some((std::str::from_utf8_unchecked(bytes), ffi::PyFloat_AsDouble(v)))
+    }
 }
 
 /// Adds one logged value to the row. `key` is the flattened key.
@@ -356,13 +380,24 @@ impl NativeRun {
             PyValueError::new_err(format!("log() takes a dict of values, not {type_name}"))
         })?;
         self.run.log_with(step, commit, |sink| {
-            for (k, v) in dict.iter() {
-                match k.cast::<PyString>() {
-                    Ok(key) => match key.to_str() {
-                        Ok(key) => log_value(sink, key, &v, 0),
+            let mut pos: pyo3::ffi::Py_ssize_t = 0;
+            let mut k: *mut pyo3::ffi::PyObject = std::ptr::null_mut();
+            let mut v: *mut pyo3::ffi::PyObject = std::ptr::null_mut();
+            // SAFETY: PyDict_Next hands out borrowed references into `dict`, which we hold and
+            // the GIL keeps alive; the fast path below calls no Python code, and the general path
+            // takes its own references before it does (a value's `.item()` could run anything).
+            while unsafe { pyo3::ffi::PyDict_Next(dict.as_ptr(), &mut pos, &mut k, &mut v) } != 0 {
+                if let Some((key, x)) = unsafe { plain_float_item(k, v) } {
+                    sink.number(key, x);
+                    continue;
+                }
+                let (key, value) = unsafe { (Bound::from_borrowed_ptr(py, k), Bound::from_borrowed_ptr(py, v)) };
+                match key.cast::<PyString>() {
+                    Ok(name) => match name.to_str() {
+                        Ok(name) => log_value(sink, name, &value, 0),
                         Err(_) => sink.warn("a key is not valid unicode; dropped"),
                     },
-                    Err(_) => sink.warn(&format!("keys must be strings, not {k}; dropped")),
+                    Err(_) => sink.warn(&format!("keys must be strings, not {key}; dropped")),
                 }
             }
         });

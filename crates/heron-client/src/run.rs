@@ -20,6 +20,10 @@ use crate::uploader::{self, Progress, UploadStart};
 
 /// Queued points above which `log` waits for the writer (which only waits on the local disk).
 const MAX_QUEUED_POINTS: usize = 1 << 20;
+/// Queued points at which `log` wakes the writer before its next 50 ms round.
+const WAKE_POINTS: usize = 1 << 16;
+/// Key positions remembered from recent rows (a row logs its keys in the same order each step).
+const RECENT_KEYS: usize = 1024;
 /// Warnings after this many are summarised once.
 const MAX_WARNINGS: usize = 50;
 const DROPPED: u32 = u32::MAX;
@@ -125,6 +129,8 @@ struct Inbox {
     scalars: Vec<(u32, f64)>,
     objects: Vec<(u32, Value)>,
     keys: FxHashMap<Box<str>, u32>,
+    /// The key at each position of the last rows, with its id: a string comparison instead of a hash lookup.
+    recent: Vec<(Box<str>, u32)>,
     key_count: u32,
     new_keys: Vec<String>,
     closing: bool,
@@ -470,7 +476,7 @@ impl Run {
         if !begin_row(shared, &mut inbox, step) {
             return;
         }
-        let mut sink = RowSink { shared, inbox: &mut inbox };
+        let mut sink = RowSink { shared, inbox: &mut inbox, pos: 0 };
         fill(&mut sink);
         end_row(shared, inbox, step, commit);
     }
@@ -673,18 +679,37 @@ impl Drop for Run {
 pub struct RowSink<'a> {
     shared: &'a Shared,
     inbox: &'a mut Inbox,
+    pos: usize,
 }
 
 impl RowSink<'_> {
-    pub fn number(&mut self, key: &str, value: f64) {
+    fn key(&mut self, key: &str) -> u32 {
+        let pos = self.pos;
+        self.pos += 1;
+        if let Some((known, id)) = self.inbox.recent.get(pos)
+            && **known == *key
+        {
+            return *id;
+        }
         let id = key_id(self.shared, self.inbox, key);
+        let recent = &mut self.inbox.recent;
+        if pos < recent.len() {
+            recent[pos] = (key.into(), id);
+        } else if pos == recent.len() && pos < RECENT_KEYS {
+            recent.push((key.into(), id));
+        }
+        id
+    }
+
+    pub fn number(&mut self, key: &str, value: f64) {
+        let id = self.key(key);
         if id != DROPPED {
             self.inbox.pending_scalars.push((id, value));
         }
     }
 
     pub fn object(&mut self, key: &str, value: Value) {
-        let id = key_id(self.shared, self.inbox, key);
+        let id = self.key(key);
         if id != DROPPED {
             push_object(self.shared, self.inbox, id, key, value);
         }
@@ -722,8 +747,11 @@ fn end_row(shared: &Shared, mut inbox: MutexGuard<'_, Inbox>, step: Option<i64>,
         inbox.pending_objects.truncate(limits::MAX_KEYS_PER_ROW);
     }
     if commit.unwrap_or(step.is_none()) {
+        let before = inbox.queued();
         inbox.commit();
-        let wake = inbox.ops.len() == 1;
+        // The writer drains every 50 ms on its own; wake it early only for a big queue, so a
+        // training loop does not pay a wake-up per row.
+        let wake = before < WAKE_POINTS && inbox.queued() >= WAKE_POINTS;
         drop(inbox);
         if wake {
             shared.wake_writer.notify_one();
@@ -829,10 +857,29 @@ pub(crate) fn register(
 }
 
 /// Per-key summary: the last value, and the aggregates `define_metric` asked for.
+/// A value kept for the summary: numbers stay plain until a patch is built.
+#[derive(Default, Clone)]
+enum Kept {
+    #[default]
+    Nothing,
+    Number(f64),
+    Object(Value),
+}
+
+impl Kept {
+    fn json(&self) -> Value {
+        match self {
+            Kept::Nothing => Value::Null,
+            Kept::Number(x) => Scalar::to_json(*x),
+            Kept::Object(v) => v.clone(),
+        }
+    }
+}
+
 #[derive(Default)]
 struct KeySummary {
-    last: Option<Value>,
-    first: Option<Value>,
+    last: Kept,
+    first: Option<f64>,
     min: f64,
     max: f64,
     sum: f64,
@@ -878,9 +925,9 @@ impl Summaries {
     fn number(&mut self, id: u32, x: f64) {
         let k = &mut self.keys[id as usize];
         if k.first.is_none() {
-            k.first = Some(Scalar::to_json(x));
+            k.first = Some(x);
         }
-        k.last = Some(Scalar::to_json(x));
+        k.last = Kept::Number(x);
         if !x.is_nan() {
             k.min = k.min.min(x);
             k.max = k.max.max(x);
@@ -893,7 +940,7 @@ impl Summaries {
     fn object(&mut self, id: u32, value: &Value) {
         let k = &mut self.keys[id as usize];
         if serde_json::to_vec(value).map_or(usize::MAX, |v| v.len()) <= MAX_SUMMARY_OBJECT {
-            k.last = Some(value.clone());
+            k.last = Kept::Object(value.clone());
             self.touch(id);
         }
     }
@@ -921,15 +968,15 @@ impl Summaries {
                             "mean" if k.count > 0 => num(k.sum / k.count as f64),
                             "best" if goal == "maximize" => num(k.max),
                             "best" => num(k.min),
-                            "first" => k.first.clone().unwrap_or(Value::Null),
-                            "last" => k.last.clone().unwrap_or(Value::Null),
+                            "first" => k.first.map_or(Value::Null, Scalar::to_json),
+                            "last" => k.last.json(),
                             _ => Value::Null,
                         };
                         out.insert(agg.clone(), v);
                     }
                     Value::Object(out)
                 }
-                _ => k.last.clone().unwrap_or(Value::Null),
+                _ => k.last.json(),
             };
             patch.insert(names[id as usize].clone(), value);
         }
@@ -972,10 +1019,12 @@ fn write_loop(shared: Arc<Shared>, mut writer: LogWriter) {
     let mut summaries = Summaries::new();
     let mut last_summary = Instant::now();
     let mut failed = false;
+    // Swapped with the inbox's each round and handed back cleared, so logging never regrows them.
+    let (mut ops, mut scalars, mut objects) = (Vec::new(), Vec::new(), Vec::new());
     loop {
-        let (ops, scalars, objects, closing) = {
+        let closing = {
             let mut inbox = shared.lock();
-            if inbox.ops.is_empty() && !inbox.closing {
+            if !inbox.closing && inbox.queued() < WAKE_POINTS {
                 inbox = shared
                     .wake_writer
                     .wait_timeout(inbox, Duration::from_millis(50))
@@ -986,18 +1035,16 @@ fn write_loop(shared: Arc<Shared>, mut writer: LogWriter) {
                 summaries.add_key(&key);
                 names.push(key);
             }
-            (
-                std::mem::take(&mut inbox.ops),
-                std::mem::take(&mut inbox.scalars),
-                std::mem::take(&mut inbox.objects),
-                inbox.closing,
-            )
+            std::mem::swap(&mut inbox.ops, &mut ops);
+            std::mem::swap(&mut inbox.scalars, &mut scalars);
+            std::mem::swap(&mut inbox.objects, &mut objects);
+            inbox.closing
         };
         shared.space.notify_all();
         let mut result = Ok(());
         let mut console: Option<(ConsoleStream, Vec<String>)> = None;
         let mut finish = None;
-        for op in ops {
+        for op in ops.drain(..) {
             if let Op::Console { stream, line } = op {
                 match &mut console {
                     Some((s, lines)) if *s == stream => lines.push(line),
@@ -1048,6 +1095,8 @@ fn write_loop(shared: Arc<Shared>, mut writer: LogWriter) {
             });
         }
         result = result.and(flush_console(&mut writer, console.take()));
+        scalars.clear();
+        objects.clear();
         if (closing || last_summary.elapsed() >= Duration::from_secs(1))
             && let Some(patch) = summaries.take_patch(&names)
         {

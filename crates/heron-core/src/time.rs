@@ -2,8 +2,11 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
+/// Unix seconds with microsecond precision (straight from the clock: no calendar conversion,
+/// since the SDK calls it once per logged row).
 pub fn now() -> f64 {
-    Utc::now().timestamp_micros() as f64 / 1e6
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    since.as_micros() as f64 / 1e6
 }
 
 pub fn rfc3339(unix_seconds: f64) -> String {
