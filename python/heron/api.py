@@ -288,6 +288,8 @@ class ApiRun:
         DataFrame when pandas is installed and ``pandas=True``, else a list of dicts."""
         if stream == "system" or stream == "events":
             rows = self._system_rows(keys)
+        elif keys and self._all_numeric(keys, x_axis):
+            rows = self._rows_from_series(list(dict.fromkeys(list(keys) + ([x_axis] if x_axis not in ("_step", "_timestamp") else []))))
         else:
             rows = list(self._scan(keys, 100_000))
         if keys:
@@ -307,6 +309,27 @@ class ApiRun:
                 return rows
             return pd.DataFrame.from_records(rows)
         return rows
+
+    def _all_numeric(self, keys: list, x_axis: str) -> bool:
+        """Whether every requested key holds only numbers (then the columnar reads serve it)."""
+        kinds: dict = {}
+        for info in self.keys():
+            if info.get("stream", "history") == "history":
+                kinds.setdefault(info["key"], set()).add(info["kind"])
+        wanted = set(keys) | ({x_axis} - {"_step", "_timestamp"})
+        return all(kinds.get(k) == {"scalar"} for k in wanted)
+
+    def _rows_from_series(self, keys: list) -> list:
+        """Row dicts merged by step from each key's full-resolution column."""
+        merged: dict = {}
+        for key in keys:
+            steps, values, times = self.series(key)
+            for step, value, time in zip(steps, values, times):
+                row = merged.get(step)
+                if row is None:
+                    row = merged[step] = {"_step": step, "_timestamp": time}
+                row[key] = value
+        return [merged[s] for s in sorted(merged)]
 
     def _system_rows(self, keys: Optional[list]) -> list:
         query = "limit=100000" + (f"&keys={_q(','.join(keys))}" if keys else "")
