@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 import os
 import sys
-import threading
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any, Optional, Union
 
@@ -307,26 +306,8 @@ def _python_metadata() -> dict:
 
 
 def _record_packages(run: Run) -> None:
-    """Writes requirements.txt of the installed packages and saves it with the run (in a thread: it takes a while)."""
-
-    def work() -> None:
-        try:
-            import importlib.metadata as md
-
-            seen = {}
-            for dist in md.distributions():
-                name = dist.metadata.get("Name")
-                if name and name.lower() not in seen:
-                    seen[name.lower()] = f"{name}=={dist.version}"
-            path = os.path.join(run.dir, "requirements.txt")
-            with open(path, "w", encoding="utf-8") as f:
-                f.write("\n".join(sorted(seen.values(), key=str.lower)) + "\n")
-            if not run._finished:
-                run._native.save(path, "requirements.txt", "now")
-        except Exception:  # noqa: BLE001 - never disturb training for this
-            pass
-
-    threading.Thread(target=work, name="heron-packages", daemon=True).start()
+    """requirements.txt of the installed packages, gathered by a native thread (no GIL held)."""
+    run._native.record_packages([p for p in sys.path if p])
 
 
 def _install_hooks() -> None:

@@ -457,6 +457,11 @@ impl NativeRun {
         self.run.save(&path, name.as_deref(), policy).map_err(to_py_err)
     }
 
+    /// Records the installed packages (from `sys.path`) as requirements.txt, off the GIL.
+    fn record_packages(&self, paths: Vec<PathBuf>) {
+        self.run.record_python_packages(paths);
+    }
+
     /// Ends the run; returns {"uploaded", "pending_bytes", "message"}. The message (what is left
     /// for `heron sync`) and any other warning from finishing are raised as Python warnings.
     fn finish<'py>(&self, py: Python<'py>, exit_code: i32) -> PyResult<Bound<'py, PyDict>> {

@@ -99,3 +99,18 @@ def test_console_of_a_subprocess_run(project: str) -> None:
     assert result.stdout.splitlines() == ["epoch 0", "epoch 1", "epoch 2", "after finish"]
     texts = [line["text"] for line in heron.Api().run(f"{ENTITY}/{project}/sub").console()]
     assert texts == ["epoch 0", "epoch 1", "epoch 2"]
+
+
+def test_packages_and_program_are_recorded(project: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HERON_PACKAGES", "1")
+    run = heron.init(project=project, id="pkgs")
+    heron.log({"x": 1.0})
+    run.finish()
+    stored = heron.Api().run(f"{ENTITY}/{project}/pkgs")
+    (requirements,) = [f for f in stored.files() if f.name == "requirements.txt"]
+    lines = open(requirements.download(root="dl")).read().splitlines()
+    assert any(line.startswith("numpy==") for line in lines), lines[:20]
+    assert lines == sorted(lines, key=str.lower)
+    meta = stored.metadata
+    assert meta["python"]["version"] == ".".join(map(str, sys.version_info[:3]))
+    assert meta["host"] and meta["os"] and meta["cpu_count"] >= 1

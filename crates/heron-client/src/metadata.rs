@@ -245,6 +245,31 @@ fn process_owner() -> Option<String> {
     users.get_user_by_id(uid).map(|user| user.name().to_string())
 }
 
+/// The Python distributions installed in `paths` (the interpreter's `sys.path`), as sorted
+/// `name==version` lines, read from the `*.dist-info` / `*.egg-info` folder names alone: no
+/// Python code runs, so a training loop is not slowed while this is gathered.
+pub fn python_packages(paths: &[std::path::PathBuf]) -> Vec<String> {
+    let mut found = std::collections::BTreeMap::new();
+    for dir in paths {
+        let Ok(entries) = std::fs::read_dir(dir) else { continue };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(stem) = name.strip_suffix(".dist-info").or_else(|| name.strip_suffix(".egg-info")) else {
+                continue;
+            };
+            // `{name}-{version}[-pyX.Y]`: distribution names use `_` where they had `-`.
+            let mut parts = stem.splitn(3, '-');
+            if let (Some(package), Some(version)) = (parts.next(), parts.next())
+                && !package.is_empty()
+                && !version.is_empty()
+            {
+                found.entry(package.to_ascii_lowercase()).or_insert_with(|| format!("{package}=={version}"));
+            }
+        }
+    }
+    found.into_values().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -406,5 +431,24 @@ mod tests {
         if cfg!(unix) {
             assert!(process_owner().is_some_and(|name| !name.is_empty()));
         }
+    }
+
+    #[test]
+    fn python_packages_come_from_dist_info_names() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "numpy-2.1.3.dist-info",
+            "typing_extensions-4.12.2.dist-info",
+            "old_pkg-1.0-py3.11.egg-info",
+            "numpy",
+            "README",
+        ] {
+            std::fs::create_dir(dir.path().join(name)).unwrap();
+        }
+        let missing = dir.path().join("missing");
+        assert_eq!(
+            python_packages(&[dir.path().to_path_buf(), missing]),
+            ["numpy==2.1.3", "old_pkg==1.0", "typing_extensions==4.12.2"]
+        );
     }
 }

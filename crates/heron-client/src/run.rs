@@ -230,6 +230,8 @@ pub struct Run {
     saved: Mutex<Vec<(PathBuf, String)>>,
     /// Held until the run has finished writing its log (see `uploader::holder`).
     lock: Mutex<Option<std::fs::File>>,
+    /// Short jobs that add records (git state, packages): joined before the finish record.
+    helpers: Mutex<Vec<JoinHandle<()>>>,
 }
 
 fn now() -> f64 {
@@ -286,6 +288,7 @@ impl Run {
                 settings,
                 saved: Mutex::new(Vec::new()),
                 lock: Mutex::new(None),
+                helpers: Mutex::new(Vec::new()),
             });
         }
         let mut metadata = json!({"sdk": {"name": "heron-client", "version": env!("CARGO_PKG_VERSION")}});
@@ -409,11 +412,17 @@ impl Run {
                     .map_err(|e| Error::local(e.to_string()))?,
             ));
         }
+        let mut helpers = Vec::new();
         if settings.git {
             let git_shared = shared.clone();
             let git_dir = dir.clone();
             // Git can take a moment on a large repository: keep it off the start-up path.
-            let _ = std::thread::Builder::new().name("heron-git".into()).spawn(move || record_git(git_shared, git_dir));
+            helpers.extend(
+                std::thread::Builder::new()
+                    .name("heron-git".into())
+                    .spawn(move || record_git(git_shared, git_dir))
+                    .ok(),
+            );
         }
         Ok(Run {
             info,
@@ -423,6 +432,7 @@ impl Run {
             settings,
             saved: Mutex::new(Vec::new()),
             lock: Mutex::new(Some(lock)),
+            helpers: Mutex::new(helpers),
         })
     }
 
@@ -581,6 +591,20 @@ impl Run {
         Ok(name)
     }
 
+    /// Writes `requirements.txt` of the Python packages installed in `paths` (`sys.path`) and
+    /// saves it with the run, on a thread of its own.
+    pub fn record_python_packages(&self, paths: Vec<PathBuf>) {
+        let Some(shared) = self.shared.clone() else { return };
+        let dir = self.info.dir.join("files");
+        let job = std::thread::Builder::new().name("heron-packages".into()).spawn(move || {
+            let lines = crate::metadata::python_packages(&paths);
+            if !lines.is_empty() && std::fs::write(dir.join("requirements.txt"), lines.join("\n") + "\n").is_ok() {
+                shared.push(Op::Event(Event::File { name: "requirements.txt".into() }));
+            }
+        });
+        self.helpers.lock().unwrap_or_else(|e| e.into_inner()).extend(job.ok());
+    }
+
     /// Ends the run: commits an open row, records the exit code (non-zero marks it failed), and
     /// waits for the upload up to the finish timeout. What is left stays in the run log, and one
     /// message says which `heron sync` command uploads it. Calling it again does nothing.
@@ -590,6 +614,9 @@ impl Run {
             return done;
         }
         let Some(shared) = &self.shared else { return done };
+        for job in self.helpers.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+            let _ = job.join();
+        }
         for (path, name) in self.saved.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
             match copy_into_run(&self.info.dir, &path, &name) {
                 Ok(()) => shared.push(Op::Event(Event::File { name })),

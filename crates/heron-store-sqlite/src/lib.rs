@@ -150,8 +150,14 @@ fn open_connection(path: &Path, options: &SqliteOptions, read_only: bool) -> Res
     } else {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
-    let conn = Connection::open_with_flags(path, flags)
+    let mut conn = Connection::open_with_flags(path, flags)
         .map_err(|e| Error::unavailable(format!("cannot open database {}: {e}", path.display())))?;
+    if !read_only {
+        // The writer's transactions take the write lock when they begin: a transaction that
+        // reads first and writes later could otherwise fail with SQLITE_BUSY when its snapshot
+        // went stale, which no busy timeout retries.
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
+    }
     let synchronous = match options.durability {
         Durability::Full => "FULL",
         Durability::Normal => "NORMAL",
