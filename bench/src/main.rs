@@ -5,6 +5,9 @@
 //! written to `--out`). Every loop is bounded in count and in time.
 #![forbid(unsafe_code)]
 
+mod du;
+
+use du::dir_bytes;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
@@ -217,22 +220,6 @@ impl Sampler {
         self.stop.store(true, Ordering::Relaxed);
         self.handle.join().unwrap_or((0, 0))
     }
-}
-
-fn dir_bytes(path: &Path) -> u64 {
-    let mut total = 0;
-    let mut stack = vec![path.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        for entry in entries.flatten() {
-            match entry.metadata() {
-                Ok(meta) if meta.is_dir() => stack.push(entry.path()),
-                Ok(meta) => total += meta.len(),
-                Err(_) => {}
-            }
-        }
-    }
-    total
 }
 
 fn fresh_dir(args: &Args, name: &str) -> Result<PathBuf> {

@@ -5,7 +5,10 @@
 //! `finish()` takes. Prints a JSON summary (also written to `--out`).
 #![forbid(unsafe_code)]
 
-use std::path::{Path, PathBuf};
+mod du;
+
+use du::dir_bytes;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -38,22 +41,6 @@ struct Args {
     /// Keep the run folders instead of deleting them.
     #[arg(long)]
     keep: bool,
-}
-
-fn dir_bytes(path: &Path) -> u64 {
-    let mut total = 0;
-    let mut stack = vec![path.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        for entry in entries.flatten() {
-            match entry.metadata() {
-                Ok(meta) if meta.is_dir() => stack.push(entry.path()),
-                Ok(meta) => total += meta.len(),
-                Err(_) => {}
-            }
-        }
-    }
-    total
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {

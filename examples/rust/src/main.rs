@@ -31,9 +31,9 @@ impl Net {
     fn step(&mut self, x: f64, y: f64, lr: f64) -> f64 {
         let (out, h) = self.forward(x);
         let d = out - y;
-        for i in 0..HIDDEN {
-            let dh = d * self.w2[i] * (1.0 - h[i] * h[i]);
-            self.w2[i] -= lr * d * h[i];
+        for (i, hi) in h.iter().enumerate() {
+            let dh = d * self.w2[i] * (1.0 - hi * hi);
+            self.w2[i] -= lr * d * hi;
             self.w1[i] -= lr * dh * x;
             self.b1[i] -= lr * dh;
         }
