@@ -125,14 +125,20 @@ class Config(MutableMapping):
 
 
 class Summary(MutableMapping):
-    """The run's summary: the last value of each logged key, unless set here or by ``define_metric``."""
+    """The run's summary: each logged key's last value (or the aggregates ``define_metric`` asked
+    for), and the values set here. A value set here stands until the key is logged again."""
 
     def __init__(self, run: Optional["Run"], data: dict) -> None:
         self._run = run
+        # What the server held at init (a resumed run) and what was set here.
         self._data = dict(data)
 
+    def _merged(self) -> dict:
+        logged = self._run._native.summary() if self._run is not None else {}
+        return {**self._data, **logged}
+
     def __getitem__(self, key: str) -> Any:
-        return self._data[key]
+        return self._merged()[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._data[key] = value
@@ -140,15 +146,18 @@ class Summary(MutableMapping):
             self._run._native.update_summary({key: value})
 
     def __delitem__(self, key: str) -> None:
-        del self._data[key]
+        merged = self._merged()
+        if key not in merged:
+            raise KeyError(key)
+        self._data.pop(key, None)
         if self._run is not None:
             self._run._native.update_summary({key: None})
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
+        return iter(self._merged())
 
     def __len__(self) -> int:
-        return len(self._data)
+        return len(self._merged())
 
     def update(self, other: Any = None, **kwargs: Any) -> None:  # type: ignore[override]
         patch = dict(other or {})
@@ -158,13 +167,8 @@ class Summary(MutableMapping):
             if self._run is not None:
                 self._run._native.update_summary(patch)
 
-    def _observe(self, data: Mapping) -> None:
-        for key, value in data.items():
-            if isinstance(value, (int, float, str, bool)) or value is None:
-                self._data[key] = value
-
     def __repr__(self) -> str:
-        return f"Summary({self._data!r})"
+        return f"Summary({self._merged()!r})"
 
 
 class Run:

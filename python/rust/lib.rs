@@ -474,6 +474,12 @@ impl NativeRun {
         Ok(out)
     }
 
+    /// The summary of what was logged so far (see `Run::summary`).
+    fn summary<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let summary = py.detach(|| self.run.summary());
+        json_to_py(py, &summary)
+    }
+
     #[getter]
     fn step(&self) -> i64 {
         self.run.step()

@@ -212,6 +212,25 @@ def test_summary_set_explicitly_wins_over_logged_values(project: str, api: heron
     assert summary["nested"] == {"a": 1}
 
 
+def test_summary_reads_logged_values_while_the_run_logs(project: str, api: heron.Api) -> None:
+    run = heron.init(project=project)
+    heron.define_metric("loss", summary="min")
+    for loss, acc in [(3.0, 0.2), (1.0, 0.6), (2.0, 0.5)]:
+        heron.log({"loss": loss, "acc": acc})
+    assert run.summary["loss"] == {"min": 1.0}
+    assert run.summary["acc"] == 0.5
+    run.summary["acc"] = 0.99
+    assert heron.summary["acc"] == 0.99, "a value set explicitly stands over the logged one"
+    heron.log({"acc": 0.7})
+    assert run.summary["acc"] == 0.7, "until the key is logged again"
+    run.summary["best"] = 1
+    assert dict(run.summary) == {"loss": {"min": 1.0}, "acc": 0.7, "best": 1}
+    run.finish()
+    assert dict(run.summary) == {"loss": {"min": 1.0}, "acc": 0.7, "best": 1}, "readable after finish"
+    stored = api.run(f"{ENTITY}/{project}/{run.id}").summary
+    assert stored == {"loss": {"min": 1.0}, "acc": 0.7, "best": 1}
+
+
 def test_tags_and_notes_can_change_during_the_run(project: str, api: heron.Api) -> None:
     run = heron.init(project=project, tags=["a"])
     run.tags = run.tags + ("b",)

@@ -113,11 +113,24 @@ pub enum ConsoleStream {
 }
 
 enum Op {
-    Row { step: i64, time: f64, scalars: (usize, usize), objects: (usize, usize) },
-    System { time: f64, values: Vec<(String, f64)> },
-    Console { stream: ConsoleStream, line: String },
+    Row {
+        step: i64,
+        time: f64,
+        scalars: (usize, usize),
+        objects: (usize, usize),
+    },
+    System {
+        time: f64,
+        values: Vec<(String, f64)>,
+    },
+    Console {
+        stream: ConsoleStream,
+        line: String,
+    },
     Metric(MetricDef),
     Event(Event),
+    /// Answers with the summary of everything logged before it.
+    Summary(std::sync::mpsc::Sender<Value>),
 }
 
 #[derive(Default)]
@@ -166,6 +179,8 @@ struct Shared {
     warnings: AtomicUsize,
     console: Mutex<[ConsoleAssembler; 2]>,
     progress: Arc<Progress>,
+    /// The summary the writer computed last, kept when it stops (for `Run::summary` after `finish`).
+    final_summary: Mutex<Value>,
 }
 
 impl Shared {
@@ -386,6 +401,7 @@ impl Run {
             warnings: AtomicUsize::new(0),
             console: Mutex::new([ConsoleAssembler::new(), ConsoleAssembler::new()]),
             progress: progress.clone(),
+            final_summary: Mutex::new(Value::Object(Map::new())),
         });
         let mut threads = Vec::new();
         let writer_shared = shared.clone();
@@ -589,6 +605,26 @@ impl Run {
             self.saved.lock().unwrap_or_else(|e| e.into_inner()).push((path.to_path_buf(), name.clone()));
         }
         Ok(name)
+    }
+
+    /// The summary of what this run logged so far: each key's last value, or the aggregates
+    /// `define_metric` asked for (explicit `update_summary` patches are not included).
+    pub fn summary(&self) -> Value {
+        let Some(shared) = &self.shared else { return Value::Object(Map::new()) };
+        if !self.finished.load(Ordering::SeqCst) {
+            let (answer, reply) = std::sync::mpsc::channel();
+            {
+                let mut inbox = shared.lock();
+                if !inbox.closing {
+                    inbox.ops.push(Op::Summary(answer));
+                }
+            }
+            shared.wake_writer.notify_one();
+            if let Ok(summary) = reply.recv_timeout(Duration::from_secs(10)) {
+                return summary;
+            }
+        }
+        shared.final_summary.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Writes `requirements.txt` of the Python packages installed in `paths` (`sys.path`) and
@@ -912,6 +948,8 @@ struct KeySummary {
     sum: f64,
     count: u64,
     metric: Option<usize>,
+    /// Set explicitly (`update_summary`) since it was last logged: the explicit value stands.
+    pinned: bool,
 }
 
 struct Summaries {
@@ -942,7 +980,15 @@ impl Summaries {
         }
     }
 
+    /// An explicit summary value for this key replaces the logged one until the key is logged again.
+    fn pin(&mut self, id: u32) {
+        self.keys[id as usize].pinned = true;
+        self.is_dirty[id as usize] = false;
+        self.dirty.retain(|d| *d != id);
+    }
+
     fn touch(&mut self, id: u32) {
+        self.keys[id as usize].pinned = false;
         if !self.is_dirty[id as usize] {
             self.is_dirty[id as usize] = true;
             self.dirty.push(id);
@@ -972,42 +1018,59 @@ impl Summaries {
         }
     }
 
-    /// The summary patch for the keys changed since the last call.
-    fn take_patch(&mut self, names: &[String]) -> Option<Value> {
-        if self.dirty.is_empty() {
+    /// A key's summary value; None when `define_metric` said `none` or nothing was kept.
+    fn value_of(&self, id: u32) -> Option<Value> {
+        let k = &self.keys[id as usize];
+        if matches!(k.last, Kept::Nothing) || k.pinned {
             return None;
         }
-        let mut patch = Map::new();
-        for id in self.dirty.drain(..) {
-            self.is_dirty[id as usize] = false;
-            let k = &self.keys[id as usize];
-            let aggs = k.metric.map(|m| &self.metrics[m].summary);
-            let value = match aggs {
-                Some(aggs) if aggs.iter().any(|a| a == "none") => continue,
-                Some(aggs) if !(aggs.is_empty() || aggs.len() == 1 && aggs[0] == "last") => {
-                    let goal = k.metric.and_then(|m| self.metrics[m].goal.as_deref()).unwrap_or("minimize");
-                    let num = |x: f64| if x.is_finite() { Scalar::to_json(x) } else { Value::Null };
-                    let mut out = Map::new();
-                    for agg in aggs {
-                        let v = match agg.as_str() {
-                            "min" => num(k.min),
-                            "max" => num(k.max),
-                            "mean" if k.count > 0 => num(k.sum / k.count as f64),
-                            "best" if goal == "maximize" => num(k.max),
-                            "best" => num(k.min),
-                            "first" => k.first.map_or(Value::Null, Scalar::to_json),
-                            "last" => k.last.json(),
-                            _ => Value::Null,
-                        };
-                        out.insert(agg.clone(), v);
-                    }
-                    Value::Object(out)
+        let aggs = k.metric.map(|m| &self.metrics[m].summary);
+        Some(match aggs {
+            Some(aggs) if aggs.iter().any(|a| a == "none") => return None,
+            Some(aggs) if !(aggs.is_empty() || aggs.len() == 1 && aggs[0] == "last") => {
+                let goal = k.metric.and_then(|m| self.metrics[m].goal.as_deref()).unwrap_or("minimize");
+                let num = |x: f64| if x.is_finite() { Scalar::to_json(x) } else { Value::Null };
+                let mut out = Map::new();
+                for agg in aggs {
+                    let v = match agg.as_str() {
+                        "min" => num(k.min),
+                        "max" => num(k.max),
+                        "mean" if k.count > 0 => num(k.sum / k.count as f64),
+                        "best" if goal == "maximize" => num(k.max),
+                        "best" => num(k.min),
+                        "first" => k.first.map_or(Value::Null, Scalar::to_json),
+                        "last" => k.last.json(),
+                        _ => Value::Null,
+                    };
+                    out.insert(agg.clone(), v);
                 }
-                _ => k.last.json(),
-            };
-            patch.insert(names[id as usize].clone(), value);
+                Value::Object(out)
+            }
+            _ => k.last.json(),
+        })
+    }
+
+    /// The summary patch for the keys changed since the last call.
+    fn take_patch(&mut self, names: &[String]) -> Option<Value> {
+        let mut patch = Map::new();
+        for id in std::mem::take(&mut self.dirty) {
+            self.is_dirty[id as usize] = false;
+            if let Some(value) = self.value_of(id) {
+                patch.insert(names[id as usize].clone(), value);
+            }
         }
         (!patch.is_empty()).then_some(Value::Object(patch))
+    }
+
+    /// Every logged key's summary value.
+    fn full(&self, names: &[String]) -> Value {
+        let mut all = Map::new();
+        for (id, name) in names.iter().enumerate() {
+            if let Some(value) = self.value_of(id as u32) {
+                all.insert(name.clone(), value);
+            }
+        }
+        Value::Object(all)
     }
 }
 
@@ -1043,6 +1106,7 @@ fn metric_json(def: &MetricDef) -> Value {
 /// Moves queued records into the run log: every 50 ms, or sooner when the queue grows.
 fn write_loop(shared: Arc<Shared>, mut writer: LogWriter) {
     let mut names: Vec<String> = Vec::new();
+    let mut ids: rustc_hash::FxHashMap<String, u32> = Default::default();
     let mut summaries = Summaries::new();
     let mut last_summary = Instant::now();
     let mut failed = false;
@@ -1060,6 +1124,7 @@ fn write_loop(shared: Arc<Shared>, mut writer: LogWriter) {
             }
             for key in inbox.new_keys.drain(..) {
                 summaries.add_key(&key);
+                ids.insert(key.clone(), names.len() as u32);
                 names.push(key);
             }
             std::mem::swap(&mut inbox.ops, &mut ops);
@@ -1113,11 +1178,22 @@ fn write_loop(shared: Arc<Shared>, mut writer: LogWriter) {
                     summaries.define(def, &names);
                     writer.append(&Record::Event(Event::Metadata { patch }))
                 }
+                Op::Summary(answer) => {
+                    let _ = answer.send(summaries.full(&names));
+                    Ok(())
+                }
                 Op::Event(Event::Finish { exit_code }) => {
                     finish = Some(exit_code);
                     Ok(())
                 }
-                Op::Event(event) => writer.append(&Record::Event(event)),
+                Op::Event(event) => {
+                    if let Event::Summary { patch: Value::Object(set) } = &event {
+                        for id in set.keys().filter_map(|k| ids.get(k)) {
+                            summaries.pin(*id);
+                        }
+                    }
+                    writer.append(&Record::Event(event))
+                }
                 Op::Console { .. } => unreachable!("handled above"),
             });
         }
@@ -1147,6 +1223,7 @@ fn write_loop(shared: Arc<Shared>, mut writer: LogWriter) {
         if closing {
             let inbox = shared.lock();
             if inbox.ops.is_empty() {
+                *shared.final_summary.lock().unwrap_or_else(|e| e.into_inner()) = summaries.full(&names);
                 return;
             }
         }

@@ -126,6 +126,8 @@ fn an_online_run_arrives_whole_with_wandb_step_semantics() {
     run.log_at(Some(5999), None, [("dropped", 5.0)]);
     run.log_at(Some(6001), None, [("e", f64::NAN)]);
     run.update_config(json!({"epochs": 3}));
+    // An explicit summary value stands over the logged one (until the key is logged again).
+    run.update_summary(json!({"tag": "explicit"}));
     let file = logs.path().join("notes.txt");
     std::fs::write(&file, "hello").unwrap();
     run.save(&file, None, "now").unwrap();
@@ -139,6 +141,7 @@ fn an_online_run_arrives_whole_with_wandb_step_semantics() {
     assert_eq!(stored.config, json!({"lr": 0.1, "epochs": 3}));
     assert_eq!(stored.summary["loss"], json!({"min": 1.0 / 5000.0, "max": 1.0}));
     assert_eq!(stored.summary["e"], json!("NaN"));
+    assert_eq!(stored.summary["tag"], json!("explicit"));
     let rows = rows(&api, "online1");
     assert_eq!(rows.len(), 5003);
     assert_eq!(rows[5000]["_step"], 5000);
@@ -265,4 +268,21 @@ fn resume_continues_after_the_last_step_and_rules_are_enforced() {
     let must = Run::init(RunOptions { resume: Some(heron_types::ResumeMode::Must), ..options("nosuch", s) });
     assert_eq!(must.err().map(|e| e.status), Some(Some(404)));
     server.stop();
+}
+
+#[test]
+fn the_summary_so_far_is_readable_while_logging_and_after_finish() {
+    let logs = tempfile::tempdir().unwrap();
+    let run = Run::init(options("summary1", settings("http://127.0.0.1:9", logs.path(), Mode::Offline))).unwrap();
+    run.define_metric(MetricDef { name: "loss".into(), summary: vec!["min".into()], ..Default::default() });
+    for (loss, acc) in [(3.0, 0.1), (1.0, 0.5), (2.0, 0.4)] {
+        run.log([("loss", loss), ("acc", acc)]);
+    }
+    assert_eq!(run.summary(), json!({"loss": {"min": 1.0}, "acc": 0.4}));
+    run.update_summary(json!({"acc": 0.99}));
+    assert_eq!(run.summary(), json!({"loss": {"min": 1.0}}), "an explicitly set key is the caller's");
+    run.log([("acc", 0.6)]);
+    assert_eq!(run.summary()["acc"], json!(0.6), "logging it again takes it back");
+    run.finish(0);
+    assert_eq!(run.summary(), json!({"loss": {"min": 1.0}, "acc": 0.6}));
 }
