@@ -453,6 +453,11 @@ impl Uploader {
         );
         let path = format!("{project}/{}", enc(&self.init.id));
         while let Some(request) = batch.requests.front() {
+            // After a finish deadline, stop between requests: `heron sync` takes over from the
+            // saved offset (what was sent of this batch is recognised and not stored twice).
+            if self.progress.stopped() {
+                return Ok(false);
+            }
             match send(&self.api, &project, &path, &self.init.id, &self.dir, request) {
                 Ok(()) => {}
                 Err(error) if error.is_transient() => return Err(error),
