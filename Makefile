@@ -42,7 +42,10 @@ test-rust: check-tools
 	$(CARGO) test --workspace --locked
 
 test-python: python-dev
-	$(CARGO) build --locked -p heron-cli -p heron-example
+	# The `heron` and `heron-example` binaries, built with the same features as `cargo test`
+	# (a no-op after test-rust; a plain `cargo build -p ...` would unify features differently
+	# and compile the server a second time).
+	$(CARGO) test --workspace --locked --no-run -q
 	HERON_TEST_SERVER_BIN=$(CARGO_TARGET_DIR)/debug/heron HERON_TEST_EXAMPLE_BIN=$(CARGO_TARGET_DIR)/debug/heron-example \
 	  $(VPY) -m pytest -q python/tests
 
