@@ -24,6 +24,15 @@ def load(path):
         return None
 
 
+def md_table(w, header, rows):
+    """A Markdown table and the blank line after it."""
+    w("|" + "|".join(f" {h} " if h else " " for h in header) + "|")
+    w("|" + "---|" * len(header))
+    for row in rows:
+        w("| " + " | ".join(str(c) for c in row) + " |")
+    w("")
+
+
 def sh(*cmd):
     try:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout.strip()
@@ -212,11 +221,7 @@ def server_section(a, w):
     rows = [(r[0], r[1], r[2], "**failed** (see Warnings)", "**failed**", r[5]) if r[0] in failed and r[2] != "–" else r
             for r in rows]
     w("### Results\n")
-    w("| id | what | budget | Heron (this run) | | MLflow 3.17.2 server (this run) |")
-    w("|---|---|---|---|---|---|")
-    for r in rows:
-        w("| " + " | ".join(str(c) for c in r) + " |")
-    w("")
+    md_table(w, ["id", "what", "budget", "Heron (this run)", "", "MLflow 3.17.2 server (this run)"], rows)
     w("MLflow figures are not the same workload size where marked \"only\": it cannot load 100 × 100k points "
       "or 10k runs in the time this benchmark allows (see below); nothing is extrapolated.\n")
 
@@ -612,11 +617,7 @@ def sdk_section(a, w):
          f"Aim / Heron {times_text(ratio(aim_r, hist), 1)}" if aim_r and hist else "–"),
     ]
     w("### Results\n")
-    w("| id | what | budget | Heron (this run) | | peers (this run) | ratio |")
-    w("|---|---|---|---|---|---|---|")
-    for row in rows:
-        w("| " + " | ".join(str(c) for c in row) + " |")
-    w("")
+    md_table(w, ["id", "what", "budget", "Heron (this run)", "", "peers (this run)", "ratio"], rows)
     w("Verdicts on P1 use the peers' method (loop time / N, the dict built inside the loop); \"net\" is that minus the "
       "same dict-building loop without the call. Ratios compare medians from this run, gross with gross.\n")
 

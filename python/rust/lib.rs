@@ -253,7 +253,7 @@ fn log_value(sink: &mut RowSink<'_>, key: &str, value: &Bound<'_, PyAny>, depth:
     ))
 }
 
-fn dict_to_json(py: Python<'_>, dict: &Bound<'_, PyAny>, warnings: &Warnings, what: &str) -> PyResult<Value> {
+fn dict_to_json(dict: &Bound<'_, PyAny>, warnings: &Warnings, what: &str) -> PyResult<Value> {
     let mut problems = Vec::new();
     let value = py_to_json(dict, 0, &mut |w| problems.push(w));
     if !value.is_object() {
@@ -264,7 +264,6 @@ fn dict_to_json(py: Python<'_>, dict: &Bound<'_, PyAny>, warnings: &Warnings, wh
         queued.extend(problems.into_iter().map(|p| format!("{what}: {p}")));
         warnings.any.store(true, Ordering::Release);
     }
-    let _ = py;
     Ok(value)
 }
 
@@ -351,8 +350,8 @@ impl NativeRun {
                 return Err(PyValueError::new_err(format!("resume must be allow, must or never, not {other:?}")));
             }
         };
-        let config = config.map(|c| dict_to_json(py, &c, &warnings, "config")).transpose()?;
-        let metadata = metadata.map(|m| dict_to_json(py, &m, &warnings, "metadata")).transpose()?;
+        let config = config.map(|c| dict_to_json(&c, &warnings, "config")).transpose()?;
+        let metadata = metadata.map(|m| dict_to_json(&m, &warnings, "metadata")).transpose()?;
         let options = RunOptions {
             project,
             entity,
@@ -405,28 +404,20 @@ impl NativeRun {
     }
 
     fn update_config(&self, py: Python<'_>, patch: &Bound<'_, PyAny>) -> PyResult<()> {
-        let patch = dict_to_json(py, patch, &self.warnings, "config")?;
-        self.run.update_config(patch);
-        self.warnings.raise(py)
+        self.apply(py, patch, "config", Run::update_config)
     }
 
     fn update_summary(&self, py: Python<'_>, patch: &Bound<'_, PyAny>) -> PyResult<()> {
-        let patch = dict_to_json(py, patch, &self.warnings, "summary")?;
-        self.run.update_summary(patch);
-        self.warnings.raise(py)
+        self.apply(py, patch, "summary", Run::update_summary)
     }
 
     fn update_metadata(&self, py: Python<'_>, patch: &Bound<'_, PyAny>) -> PyResult<()> {
-        let patch = dict_to_json(py, patch, &self.warnings, "metadata")?;
-        self.run.update_metadata(patch);
-        self.warnings.raise(py)
+        self.apply(py, patch, "metadata", Run::update_metadata)
     }
 
     /// Changes name, tags, notes, group or job_type.
     fn update_run(&self, py: Python<'_>, patch: &Bound<'_, PyAny>) -> PyResult<()> {
-        let patch = dict_to_json(py, patch, &self.warnings, "run")?;
-        self.run.update_run(patch);
-        self.warnings.raise(py)
+        self.apply(py, patch, "run", Run::update_run)
     }
 
     #[pyo3(signature = (name, step_metric=None, summary=None, goal=None, hidden=false))]
@@ -501,6 +492,14 @@ impl NativeRun {
         out.set_item("config", json_to_py(py, &info.config)?)?;
         out.set_item("summary", json_to_py(py, &info.summary)?)?;
         Ok(out)
+    }
+}
+
+impl NativeRun {
+    /// Converts a Python dict into a JSON patch and hands it to `update`.
+    fn apply(&self, py: Python<'_>, patch: &Bound<'_, PyAny>, what: &str, update: fn(&Run, Value)) -> PyResult<()> {
+        update(&self.run, dict_to_json(patch, &self.warnings, what)?);
+        self.warnings.raise(py)
     }
 }
 
@@ -594,11 +593,7 @@ fn sync<'py>(
     if api_key.is_some() {
         settings.api_key = api_key;
     }
-    let dirs = if dirs.is_empty() {
-        heron_client::sync::find_runs(&settings.dir).into_iter().filter(|d| heron_client::sync::needs_sync(d)).collect()
-    } else {
-        dirs
-    };
+    let dirs = if dirs.is_empty() { heron_client::sync::pending_runs(&settings.dir) } else { dirs };
     let outcomes = py.detach(|| {
         dirs.iter()
             .map(|dir| {

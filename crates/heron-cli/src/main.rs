@@ -203,8 +203,7 @@ fn sync(args: SyncArgs) -> Result<()> {
     }
     let dirs = if args.dirs.is_empty() {
         let root = settings.dir.clone();
-        let found: Vec<_> =
-            heron_client::sync::find_runs(&root).into_iter().filter(|d| heron_client::sync::needs_sync(d)).collect();
+        let found: Vec<_> = heron_client::sync::pending_runs(&root);
         if found.is_empty() {
             println!("Nothing to sync under {}.", root.display());
             return Ok(());

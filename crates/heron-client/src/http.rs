@@ -92,8 +92,20 @@ impl Api {
     }
 
     /// `path` starts with `/api/v1/...` (already encoded). Returns the body of a 2xx answer.
+    /// A JSON body above 16 KiB is sent gzip-compressed.
     pub fn request(&self, method: &str, path: &str, body: Option<&[u8]>) -> Result<Vec<u8>, Error> {
-        let mut response = self.send(method, path, body, "application/json")?;
+        const JSON: (&str, &str) = ("Content-Type", "application/json");
+        let mut response = match body {
+            None => self.send(method, path, (), &[])?,
+            Some(bytes) if bytes.len() > COMPRESS_ABOVE => {
+                let mut gz =
+                    flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 4), flate2::Compression::fast());
+                gz.write_all(bytes).map_err(|e| Error::local(e.to_string()))?;
+                let packed = gz.finish().map_err(|e| Error::local(e.to_string()))?;
+                self.send(method, path, packed, &[JSON, ("Content-Encoding", "gzip")])?
+            }
+            Some(bytes) => self.send(method, path, bytes, &[JSON])?,
+        };
         response
             .body_mut()
             .with_config()
@@ -102,33 +114,23 @@ impl Api {
             .map_err(|e| Error::network(format!("reading the answer to {method} {path}: {e}")))
     }
 
+    /// Sends one request; a status outside 2xx becomes the server's error.
     fn send(
         &self,
         method: &str,
         path: &str,
-        body: Option<&[u8]>,
-        content_type: &str,
+        body: impl ureq::AsSendBody,
+        headers: &[(&str, &str)],
     ) -> Result<ureq::http::Response<ureq::Body>, Error> {
         let url = format!("{}{path}", self.base);
         let mut builder = ureq::http::Request::builder().method(method).uri(&url);
         if let Some(key) = &self.key {
             builder = builder.header("Authorization", format!("Bearer {key}"));
         }
-        let payload = match body {
-            Some(bytes) if bytes.len() > COMPRESS_ABOVE => {
-                builder = builder.header("Content-Encoding", "gzip");
-                let mut gz =
-                    flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 4), flate2::Compression::fast());
-                gz.write_all(bytes).map_err(|e| Error::local(e.to_string()))?;
-                gz.finish().map_err(|e| Error::local(e.to_string()))?
-            }
-            Some(bytes) => bytes.to_vec(),
-            None => Vec::new(),
-        };
-        if body.is_some() {
-            builder = builder.header("Content-Type", content_type);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
         }
-        let request = builder.body(payload).map_err(|e| Error::local(format!("bad request {url}: {e}")))?;
+        let request = builder.body(body).map_err(|e| Error::local(format!("bad request {url}: {e}")))?;
         let mut response = self.agent.run(request).map_err(|e| Error::network(format!("{method} {url}: {e}")))?;
         let status = response.status().as_u16();
         if (200..300).contains(&status) {
@@ -149,15 +151,16 @@ impl Api {
 
     /// Streams a local file as the body of a PUT.
     pub fn put_file(&self, path: &str, file: &Path) -> Result<(), Error> {
-        let bytes = std::fs::read(file).map_err(|e| Error::local(format!("cannot read {}: {e}", file.display())))?;
-        self.send("PUT", path, Some(&bytes), "application/octet-stream")?;
+        let opened =
+            std::fs::File::open(file).map_err(|e| Error::local(format!("cannot read {}: {e}", file.display())))?;
+        self.send("PUT", path, opened, &[("Content-Type", "application/octet-stream")])?;
         Ok(())
     }
 
     /// Downloads to `dest` through a temporary file renamed into place, so an interrupted
     /// download never leaves a partial file under the final name.
     pub fn download(&self, path: &str, dest: &Path) -> Result<u64, Error> {
-        let mut response = self.send("GET", path, None, "")?;
+        let mut response = self.send("GET", path, (), &[])?;
         let io = |e: std::io::Error| Error::local(format!("cannot write {}: {e}", dest.display()));
         if let Some(parent) = dest.parent() {
             std::fs::create_dir_all(parent).map_err(io)?;

@@ -16,7 +16,7 @@ use crate::console::ConsoleAssembler;
 use crate::http::{Api, Error, enc};
 use crate::runlog::{Event, InitRecord, LogWriter, Record, RowValue};
 use crate::settings::{Mode, Settings, WarningSink};
-use crate::uploader::{self, Progress, UploadStart};
+use crate::uploader::{self, Progress};
 
 /// Queued points above which `log` waits for the writer (which only waits on the local disk).
 const MAX_QUEUED_POINTS: usize = 1 << 20;
@@ -413,9 +413,9 @@ impl Run {
                 .map_err(|e| Error::local(e.to_string()))?,
         ));
         if settings.mode == Mode::Online {
-            let start = UploadStart { registered, live: true };
+            // The server's answer at init, when it answered, so the uploader need not ask again.
             let upload_api = Api::new(&settings.base_url, settings.api_key.as_deref(), Duration::from_secs(60));
-            let handle = uploader::spawn(upload_api, dir.clone(), start, progress.clone(), settings.warn.clone())?;
+            let handle = uploader::spawn(upload_api, dir.clone(), registered, progress.clone(), settings.warn.clone())?;
             threads.push(("uploader", handle));
         }
         if let Some(interval) = settings.system_interval {
@@ -509,43 +509,35 @@ impl Run {
 
     /// Merges a patch into the run's config (RFC 7386: null removes a key).
     pub fn update_config(&self, patch: Value) {
-        if let Some(shared) = self.patch_target(&patch, "config") {
-            shared.push(Op::Event(Event::Config { patch }));
-        }
+        self.push_patch("config", patch, |patch| Event::Config { patch });
     }
 
     /// Merges a patch into the run's summary.
     pub fn update_summary(&self, patch: Value) {
-        if let Some(shared) = self.patch_target(&patch, "summary") {
-            shared.push(Op::Event(Event::Summary { patch }));
-        }
+        self.push_patch("summary", patch, |patch| Event::Summary { patch });
     }
 
     /// Merges a patch into the run's metadata.
     pub fn update_metadata(&self, patch: Value) {
-        if let Some(shared) = self.patch_target(&patch, "metadata") {
-            shared.push(Op::Event(Event::Metadata { patch }));
-        }
+        self.push_patch("metadata", patch, |patch| Event::Metadata { patch });
     }
 
     /// Changes name, tags, notes, group or job type (a `RunPatch` body).
     pub fn update_run(&self, patch: Value) {
-        if let Some(shared) = self.patch_target(&patch, "run fields") {
-            shared.push(Op::Event(Event::Patch { patch }));
-        }
+        self.push_patch("run fields", patch, |patch| Event::Patch { patch });
     }
 
-    fn patch_target(&self, patch: &Value, what: &str) -> Option<&Arc<Shared>> {
-        let shared = self.shared.as_ref()?;
+    /// Queues a document patch as `event`, after checking it is an object of bounded depth.
+    fn push_patch(&self, what: &str, patch: Value, event: fn(Value) -> Event) {
+        let Some(shared) = &self.shared else { return };
         if !patch.is_object() {
-            shared.warn(&format!("{what} update must be a JSON object; ignored"));
-            return None;
+            return shared.warn(&format!("{what} update must be a JSON object; ignored"));
         }
-        if heron_core::names::json_depth(patch) > limits::MAX_JSON_DEPTH {
-            shared.warn(&format!("{what} update is nested deeper than {} levels; ignored", limits::MAX_JSON_DEPTH));
-            return None;
+        if heron_core::names::json_depth(&patch) > limits::MAX_JSON_DEPTH {
+            return shared
+                .warn(&format!("{what} update is nested deeper than {} levels; ignored", limits::MAX_JSON_DEPTH));
         }
-        Some(shared)
+        shared.push(Op::Event(event(patch)));
     }
 
     pub fn define_metric(&self, def: MetricDef) {

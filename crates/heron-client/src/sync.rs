@@ -32,22 +32,17 @@ pub struct SyncOutcome {
     pub rows: u64,
 }
 
-/// Run folders (those holding a run log) under `root`, oldest first.
-pub fn find_runs(root: &Path) -> Vec<PathBuf> {
+/// Run folders under `root` (those holding a run log) that are not fully uploaded, oldest first.
+pub fn pending_runs(root: &Path) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(root)
         .into_iter()
         .flatten()
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.join(LOG_FILE).is_file())
+        .filter(|p| p.join(LOG_FILE).is_file() && !UploadState::load(p).is_some_and(|s| s.finished))
         .collect();
     found.sort();
     found
-}
-
-/// Whether a run folder still has something to upload.
-pub fn needs_sync(dir: &Path) -> bool {
-    !UploadState::load(dir).is_some_and(|s| s.finished)
 }
 
 /// Uploads one run folder. `report` gets progress lines.

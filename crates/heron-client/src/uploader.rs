@@ -137,14 +137,6 @@ impl Progress {
     }
 }
 
-/// What the run's `init` already did.
-pub struct UploadStart {
-    /// The server's answer to the run upsert made at init, if it answered.
-    pub registered: Option<RunUpserted>,
-    /// Follow a log that is still being written (the live uploader) rather than stop at its end.
-    pub live: bool,
-}
-
 /// Upload progress saved next to the log.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct UploadState {
@@ -222,7 +214,7 @@ pub fn holder(dir: &Path) -> Holder {
 pub(crate) fn spawn(
     api: Api,
     dir: PathBuf,
-    start: UploadStart,
+    registered: Option<RunUpserted>,
     progress: Arc<Progress>,
     warn: WarningSink,
 ) -> Result<JoinHandle<()>, Error> {
@@ -237,7 +229,7 @@ pub(crate) fn spawn(
                     return;
                 }
             };
-            uploader.live(start.registered);
+            uploader.live(registered);
         })
         .map_err(|e| Error::local(e.to_string()))
 }
@@ -266,7 +258,20 @@ pub struct Uploader {
     skip_history: u64,
     skip_system: u64,
     pending: Option<Batch>,
+    /// The run was created or resumed on the server by this uploader (or by `init`).
+    registered: bool,
     last_contact: Instant,
+}
+
+/// What one step of the upload did.
+#[derive(Debug, PartialEq)]
+enum Pump {
+    /// Sent something (registered the run, or a batch); there may be more.
+    Sent,
+    /// Nothing new in the log for now.
+    Idle,
+    /// The run's finish record is on the server.
+    Finished,
 }
 
 impl Uploader {
@@ -290,6 +295,7 @@ impl Uploader {
             skip_history: 0,
             skip_system: 0,
             pending: None,
+            registered: false,
             last_contact: Instant::now(),
         })
     }
@@ -302,13 +308,17 @@ impl Uploader {
         &self.init
     }
 
-    fn run_path(&self) -> String {
+    /// `/api/v1/projects/{entity}/{project}/runs`
+    fn project_path(&self) -> String {
         format!(
-            "/api/v1/projects/{}/{}/runs/{}",
+            "/api/v1/projects/{}/{}/runs",
             enc(self.state.entity.as_deref().unwrap_or_default()),
-            enc(&self.init.project),
-            enc(&self.init.id)
+            enc(&self.init.project)
         )
+    }
+
+    fn run_path(&self) -> String {
+        format!("{}/{}", self.project_path(), enc(&self.init.id))
     }
 
     /// Creates or resumes the run on the server and learns what it already holds.
@@ -333,44 +343,42 @@ impl Uploader {
             self.state.console_base = Some(self.init.console_base.unwrap_or(answer.console_lines));
         }
         self.state.save(&self.dir)?;
+        self.registered = true;
         self.last_contact = Instant::now();
         Ok(())
     }
 
     /// The live uploader: follows the log until the finish record is uploaded or it is stopped.
     fn live(&mut self, registered: Option<RunUpserted>) {
-        let mut registered = Some(registered);
+        let mut answer = registered;
         let mut backoff = Duration::from_millis(250);
         let mut warned_offline = false;
         loop {
             if self.progress.stopped() {
                 return;
             }
-            let step = match registered.take() {
-                Some(answer) => self.register(answer).map(|_| false),
-                None => self.pump(),
-            };
+            // Not registered yet (the server was down at init): register before anything else.
+            let step = if self.registered { self.pump() } else { self.register(answer.take()).map(|_| Pump::Sent) };
             match step {
-                Ok(true) => {
+                Ok(Pump::Finished) => {
                     self.progress.set_done();
                     return;
                 }
-                Ok(false) => {
+                Ok(done) => {
                     backoff = Duration::from_millis(250);
                     if warned_offline {
                         warned_offline = false;
                         (self.warn)(&format!("the server at {} answers again; uploading", self.api.base_url()));
                     }
-                    if self.last_contact.elapsed() >= HEARTBEAT_EVERY {
-                        let _ = self.api.request("POST", &format!("{}/heartbeat", self.run_path()), Some(b"{}"));
-                        self.last_contact = Instant::now();
+                    if done == Pump::Idle {
+                        if self.last_contact.elapsed() >= HEARTBEAT_EVERY {
+                            let _ = self.api.request("POST", &format!("{}/heartbeat", self.run_path()), Some(b"{}"));
+                            self.last_contact = Instant::now();
+                        }
+                        self.progress.wait_more(self.state.offset, Duration::from_secs(1));
                     }
-                    self.progress.wait_more(self.state.offset, Duration::from_secs(1));
                 }
                 Err(error) if error.is_transient() => {
-                    if registered.is_none() && self.state.entity.is_none() {
-                        registered = Some(None);
-                    }
                     if !warned_offline && backoff >= Duration::from_secs(4) {
                         warned_offline = true;
                         (self.warn)(&format!(
@@ -388,10 +396,6 @@ impl Uploader {
                     return;
                 }
             }
-            // Not registered yet (the server was down at init): register before anything else.
-            if self.state.entity.is_none() && registered.is_none() {
-                registered = Some(None);
-            }
         }
     }
 
@@ -402,20 +406,12 @@ impl Uploader {
             return Ok(true);
         }
         let mut tries = 0;
-        let mut registered = false;
         loop {
-            let step = if registered {
-                self.pump()
-            } else {
-                self.register(None).map(|_| {
-                    registered = true;
-                    false
-                })
-            };
+            let step = if self.registered { self.pump() } else { self.register(None).map(|_| Pump::Sent) };
             match step {
-                Ok(true) => return Ok(true),
-                Ok(false) if registered && self.pending.is_none() && self.at_end()? => return Ok(false),
-                Ok(false) => {
+                Ok(Pump::Finished) => return Ok(true),
+                Ok(Pump::Idle) => return Ok(false),
+                Ok(Pump::Sent) => {
                     tries = 0;
                     if self.state.rows_sent > 0 {
                         report(&self.state);
@@ -430,33 +426,21 @@ impl Uploader {
         }
     }
 
-    fn at_end(&self) -> Result<bool, Error> {
-        let log = self.dir.join(LOG_FILE);
-        let mut reader = LogReader::open_at(&log, self.state.offset).map_err(|e| Error::local(e.to_string()))?;
-        Ok(reader.next_record().map_err(|e| Error::local(e.to_string()))?.is_none())
-    }
-
-    /// Sends the pending batch, or reads and sends the next one. Ok(true) once finished;
-    /// Ok(false) after a batch, or when there is nothing new.
-    fn pump(&mut self) -> Result<bool, Error> {
+    /// Sends the pending batch, or reads and sends the next one.
+    fn pump(&mut self) -> Result<Pump, Error> {
         if self.state.finished {
-            return Ok(true);
+            return Ok(Pump::Finished);
         }
         if self.pending.is_none() {
             self.pending = self.read_batch()?;
         }
-        let Some(batch) = self.pending.as_mut() else { return Ok(false) };
-        let project = format!(
-            "/api/v1/projects/{}/{}/runs",
-            enc(self.state.entity.as_deref().unwrap_or_default()),
-            enc(&self.init.project),
-        );
-        let path = format!("{project}/{}", enc(&self.init.id));
+        let (project, path) = (self.project_path(), self.run_path());
+        let Some(batch) = self.pending.as_mut() else { return Ok(Pump::Idle) };
         while let Some(request) = batch.requests.front() {
             // After a finish deadline, stop between requests: `heron sync` takes over from the
             // saved offset (what was sent of this batch is recognised and not stored twice).
             if self.progress.stopped() {
-                return Ok(false);
+                return Ok(Pump::Idle);
             }
             match send(&self.api, &project, &path, &self.init.id, &self.dir, request) {
                 Ok(()) => {}
@@ -474,7 +458,7 @@ impl Uploader {
         self.state.save(&self.dir)?;
         self.progress.uploaded(self.state.offset);
         self.last_contact = Instant::now();
-        Ok(batch.finish)
+        Ok(if batch.finish { Pump::Finished } else { Pump::Sent })
     }
 
     fn read_batch(&mut self) -> Result<Option<Batch>, Error> {

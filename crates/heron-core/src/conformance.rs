@@ -48,32 +48,41 @@ macro_rules! checks {
     };
 }
 
-checks!(
-    accounts_bootstrap_and_api_keys,
-    accounts_users_teams_and_names,
-    accounts_login_tokens,
-    projects,
-    runs_upsert_and_resume,
-    runs_get_and_list,
-    runs_patch,
-    runs_merge_config_and_summary,
-    runs_delete,
-    runs_heartbeat_and_crash,
-    history_round_trip,
-    history_duplicate_seq,
-    history_stale_points_dropped,
-    history_chunk_boundaries,
-    history_pagination_and_ranges,
-    history_series_matches_rows,
-    history_concurrent_appends,
-    history_resume_state,
-    system_metrics,
-    chart_step_axis,
-    chart_time_axis,
-    chart_missing_runs_and_keys,
-    console,
-    files,
-);
+/// Calls `$callback!(check_a, check_b, ...)` with the name of every check, in order: the one
+/// list that this suite and each backend's tests (one test per check) are made from.
+#[macro_export]
+macro_rules! conformance_checks {
+    ($callback:ident) => {
+        $callback!(
+            accounts_bootstrap_and_api_keys,
+            accounts_users_teams_and_names,
+            accounts_login_tokens,
+            projects,
+            runs_upsert_and_resume,
+            runs_get_and_list,
+            runs_patch,
+            runs_merge_config_and_summary,
+            runs_delete,
+            runs_heartbeat_and_crash,
+            history_round_trip,
+            history_duplicate_seq,
+            history_stale_points_dropped,
+            history_chunk_boundaries,
+            history_pagination_and_ranges,
+            history_series_matches_rows,
+            history_concurrent_appends,
+            history_resume_state,
+            system_metrics,
+            chart_step_axis,
+            chart_time_axis,
+            chart_missing_runs_and_keys,
+            console,
+            files,
+        );
+    };
+}
+
+conformance_checks!(checks);
 
 /// Runs every check, each on a fresh store from `factory`; a failure names its check.
 pub async fn run_all(factory: &dyn Fn() -> Arc<dyn Store>) {
