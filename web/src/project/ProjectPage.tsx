@@ -1,0 +1,55 @@
+import { Analysis } from "../analysis/Analysis";
+import { Workspace } from "../charts/Workspace";
+import { Link, useQueryParam } from "../router";
+import { RunsTable } from "../table/RunsTable";
+import { ProjectProvider, useProject } from "./state";
+
+type Tab = "workspace" | "table" | "analysis";
+
+export function ProjectPage(props: { entity: string; project: string }) {
+  return (
+    <ProjectProvider entity={props.entity} project={props.project}>
+      <ProjectBody />
+    </ProjectProvider>
+  );
+}
+
+function ProjectBody() {
+  const state = useProject();
+  const [tabParam, setTab] = useQueryParam("tab");
+  const tab: Tab = tabParam === "table" || tabParam === "analysis" ? tabParam : "workspace";
+  return (
+    <div className="project">
+      <div className="project-head">
+        <h1>
+          <Link to="/">{state.entity}</Link> / {state.project}
+        </h1>
+        <nav className="tabs" role="tablist">
+          {(["workspace", "table", "analysis"] as const).map((name) => (
+            <button
+              key={name}
+              role="tab"
+              aria-selected={tab === name}
+              className={tab === name ? "tab active" : "tab"}
+              onClick={() => setTab(name === "workspace" ? null : name)}
+            >
+              {name[0]!.toUpperCase() + name.slice(1)}
+            </button>
+          ))}
+        </nav>
+      </div>
+      {tab === "workspace" && (
+        <div className="split">
+          <aside className="split-side">
+            <RunsTable compact />
+          </aside>
+          <section className="split-main">
+            <Workspace />
+          </section>
+        </div>
+      )}
+      {tab === "table" && <RunsTable />}
+      {tab === "analysis" && <Analysis />}
+    </div>
+  );
+}
