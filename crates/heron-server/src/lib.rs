@@ -6,10 +6,14 @@
 
 mod api;
 mod auth;
+mod dashboard;
 mod error;
 mod events;
 mod export;
 mod openapi;
+mod ui;
+
+pub use ui::embedded as dashboard_embedded;
 
 use std::future::Future;
 use std::path::PathBuf;
