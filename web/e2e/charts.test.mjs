@@ -201,6 +201,26 @@ run.finish()
     await page.locator(`[data-panel-id="p1"]`).waitFor({ timeout: 20_000 });
   });
 
+  it("saves the workspace as a named view and loads it again", async () => {
+    const saved = new URL(page.url()).searchParams.get("ws");
+    assert.ok(saved, "the workspace has state to save");
+    await page.getByRole("button", { name: "Save view" }).click();
+    await page.getByLabel("View name").fill("regex panel");
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await page.locator('select[aria-label="Saved views"] option[value="regex panel"]').waitFor({ state: "attached" });
+    const views = await server.api("GET", "/projects/admin/p/views");
+    const view = views.find((v) => v.name === "regex panel");
+    assert.equal(view.state.ws, saved);
+
+    await page.goto(`${base}/projects/admin/p`);
+    await page.locator(`[data-testid="panel"][data-keys="train/loss"]`).first().waitFor({ timeout: 20_000 });
+    assert.equal(await page.locator(`[data-panel-id="p1"]`).count(), 0);
+    await page.locator('select[aria-label="Saved views"] option[value="regex panel"]').waitFor({ state: "attached" });
+    await page.getByLabel("Saved views").selectOption("regex panel");
+    await page.locator(`[data-panel-id="p1"]`).waitFor({ timeout: 10_000 });
+    assert.equal(new URL(page.url()).searchParams.get("ws"), saved);
+  });
+
   it("draws new points of a live run without a reload", async () => {
     const child = pythonInBackground(
       server,

@@ -4,6 +4,7 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import type { ChartResponse } from "../api";
 import { useProject } from "../project/state";
+import { CloseIcon, ExpandIcon, GearIcon, TrashIcon, ZoomOutIcon } from "./icons";
 import { Plot } from "./Plot";
 import { PanelMenu } from "./PanelMenu";
 import type { PanelModel, PanelSettings, ResolvedSettings } from "./model";
@@ -61,7 +62,14 @@ export function LinePanel(props: LinePanelProps) {
   const root = useRef<HTMLDivElement>(null);
   const seen = useInView(root);
   const keys = useMemo(() => resolveKeys(model.keys, knownKeys), [model.keys, knownKeys]);
-  const runs = useMemo(() => visibleRuns.slice(0, MAX_PANEL_RUNS), [visibleRuns]);
+  // The project state hands out new arrays on every URL change: keep these while their content holds.
+  const shown = visibleRuns.slice(0, MAX_PANEL_RUNS);
+  const runsKey = shown.map((r) => `${r.id}@${r.updated_at}`).join("\n");
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const runs = useMemo(() => shown, [runsKey]);
+  const groupKey = JSON.stringify(groupBy);
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const grouping = useMemo(() => groupBy, [groupKey]);
   const runIds = useMemo(() => runs.map((r) => r.id), [runs]);
 
   const data = useChartData({
@@ -76,8 +84,8 @@ export function LinePanel(props: LinePanelProps) {
 
   const response: ChartResponse | null = data.response;
   const drawn = useMemo<DrawnSeries[]>(
-    () => (response ? drawnSeries(response, resolved, runs, groupBy, colorOf) : []),
-    [response, resolved, runs, groupBy, colorOf],
+    () => (response ? drawnSeries(response, resolved, runs, grouping, colorOf) : []),
+    [response, resolved, runs, grouping, colorOf],
   );
   const smoothing = isSmoothing(resolved.smoothing);
   const plot = useMemo(() => plotData(drawn, smoothing), [drawn, smoothing]);
@@ -121,26 +129,26 @@ export function LinePanel(props: LinePanelProps) {
         </span>
         {data.loading && <span className="panel-loading" aria-label="loading" />}
         {zoom && (
-          <button className="icon" title="Reset zoom (double-click)" onClick={() => props.onZoom(null)}>
-            ⤢
+          <button className="icon on" title="Reset zoom (double-click)" aria-label="Reset zoom" onClick={() => props.onZoom(null)}>
+            <ZoomOutIcon />
           </button>
         )}
         <button className="icon" title="Settings" aria-label="Panel settings" onClick={() => setMenu((m) => !m)}>
-          ⚙
+          <GearIcon />
         </button>
         {props.onFullscreen && (
           <button className="icon" title="Full screen" aria-label="Full screen" onClick={props.onFullscreen}>
-            ⛶
+            <ExpandIcon />
           </button>
         )}
         {props.onClose && (
           <button className="icon" title="Close" aria-label="Close" onClick={props.onClose}>
-            ✕
+            <CloseIcon />
           </button>
         )}
         {props.onRemove && (
           <button className="icon" title="Remove panel" aria-label="Remove panel" onClick={props.onRemove}>
-            🗑
+            <TrashIcon />
           </button>
         )}
       </div>
@@ -167,7 +175,7 @@ export function LinePanel(props: LinePanelProps) {
           xRange={zoom}
           height={height}
           onWidth={(w) => setBuckets(bucketsFor(w))}
-          onZoom={(range) => props.onZoom(range)}
+          onZoom={(range) => props.onZoom(roundRange(range, resolved.x))}
           onResetZoom={() => props.onZoom(null)}
         />
       </div>
@@ -178,4 +186,12 @@ export function LinePanel(props: LinePanelProps) {
 /** About one bucket per pixel column, in steps of 50 (so small resizes do not re-fetch), at most 2000. */
 export function bucketsFor(width: number): number {
   return Math.max(50, Math.min(MAX_BUCKETS, Math.ceil(width / 50) * 50));
+}
+
+/** A dragged range, rounded outward: whole steps on the step axis, else 6 significant digits of its width. */
+export function roundRange(range: [number, number], x: string): [number, number] {
+  const [a, b] = range;
+  if (x === "step") return [Math.max(0, Math.floor(a)), Math.ceil(b)];
+  const unit = Math.pow(10, Math.floor(Math.log10(Math.max(b - a, Number.MIN_VALUE))) - 5);
+  return [Math.floor(a / unit) * unit, Math.ceil(b / unit) * unit].map((v) => Number(v.toPrecision(12))) as [number, number];
 }

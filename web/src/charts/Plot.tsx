@@ -79,7 +79,7 @@ export function Plot(props: PlotProps) {
           ticks: { stroke: "#e2e5ea" },
           ...(x === "relative_time" ? { values: (_u: uPlot, splits: number[]) => splits.map(formatDuration) } : {}),
         },
-        { stroke: "#6b7280", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#e2e5ea" }, size: 56, values: (_u, splits) => splits.map(formatTick) },
+        { stroke: "#6b7280", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#e2e5ea" }, size: axisSize, values: (_u, splits) => splits.map(formatTick) },
       ],
       cursor: {
         sync: { key: CURSOR_SYNC_KEY, setSeries: false },
@@ -210,6 +210,12 @@ export function formatDuration(seconds: number): string {
   if (s < 3600) return `${sign}${Math.floor(s / 60)}m${Math.round(s % 60) ? `${Math.round(s % 60)}s` : ""}`;
   if (s < 86400) return `${sign}${Math.floor(s / 3600)}h${Math.round((s % 3600) / 60) ? `${Math.round((s % 3600) / 60)}m` : ""}`;
   return `${sign}${Number((s / 86400).toPrecision(3))}d`;
+}
+
+/** Room for the longest y tick label (about 7 px a character at uPlot's 12 px font). */
+function axisSize(_u: uPlot, values: string[] | null): number {
+  const longest = (values ?? []).reduce((m, v) => Math.max(m, v ? v.length : 0), 0);
+  return Math.max(40, 16 + longest * 7);
 }
 
 function formatTick(v: number | null): string {

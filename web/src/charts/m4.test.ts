@@ -143,6 +143,15 @@ describe("aggregateGroup", () => {
     expect(aggregateGroup([a, b, c], "mean", "none").runs[0]).toBe(3);
   });
 
+  it("spans the runs' first to last x, with each bucket's first and last values", () => {
+    const g = aggregateGroup([a, b], "mean", "none");
+    expect(g.x[0]).toBe(0);
+    expect(g.x[g.x.length - 1]).toBe(99);
+    // Constant runs: one point per bucket start and end, all at the mean 2.
+    expect(g.x.length).toBe(20);
+    expect(g.y.every((v) => v === 2)).toBe(true);
+  });
+
   it("min-max band keeps a spike of one run", () => {
     const g = aggregateGroup([a, b, c], "mean", "minmax");
     expect(Math.max(...(g.hi as number[]))).toBe(1000);

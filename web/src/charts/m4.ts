@@ -117,59 +117,74 @@ export interface GroupLine extends Line {
 }
 
 /**
- * One line for a group of runs (their series of one key over the same buckets): per bucket,
- * each run contributes its last finite value (at its last x); the line is the aggregate of
- * those, at their mean x. The `minmax` band spans the bucket minimum and maximum over all
- * runs (so spikes show), `std` and `stderr` are around the line, over the runs' values.
+ * One line for a group of runs (their series of one key over the same buckets). Per bucket it
+ * has up to two points: the aggregate of the runs' first values (at their mean x) and of their
+ * last values; NaN and infinite values are left out. The `minmax` band spans the bucket
+ * minimum and maximum over all runs (so a spike of one run shows); `std` and `stderr` are
+ * around the line, over the runs' values at that point.
  */
 export function aggregateGroup(series: readonly ChartSeries[], aggregate: Aggregate, band: GroupBand): GroupLine {
-  const buckets = new Map<number, { xs: number[]; vs: number[]; min: number; max: number }>();
+  interface Bucket {
+    firstX: number[];
+    first: number[];
+    lastX: number[];
+    last: number[];
+    min: number;
+    max: number;
+  }
+  const buckets = new Map<number, Bucket>();
   for (const s of series) {
     for (let i = 0; i < s.bucket.length; i++) {
       const b = s.bucket[i] as number;
       let entry = buckets.get(b);
       if (!entry) {
-        entry = { xs: [], vs: [], min: Number.POSITIVE_INFINITY, max: Number.NEGATIVE_INFINITY };
+        entry = { firstX: [], first: [], lastX: [], last: [], min: Number.POSITIVE_INFINITY, max: Number.NEGATIVE_INFINITY };
         buckets.set(b, entry);
       }
       const min = finite(scalarValue(s.min_y[i]));
       const max = finite(scalarValue(s.max_y[i]));
       if (min !== null) entry.min = Math.min(entry.min, min);
       if (max !== null) entry.max = Math.max(entry.max, max);
-      const last = finite(scalarValue(s.last_y[i]));
       const first = finite(scalarValue(s.first_y[i]));
+      const last = finite(scalarValue(s.last_y[i]));
+      if (first !== null) {
+        entry.first.push(first);
+        entry.firstX.push(s.first_x[i] as number);
+      }
       if (last !== null) {
-        entry.vs.push(last);
-        entry.xs.push(s.last_x[i] as number);
-      } else if (first !== null) {
-        entry.vs.push(first);
-        entry.xs.push(s.first_x[i] as number);
+        entry.last.push(last);
+        entry.lastX.push(s.last_x[i] as number);
       }
     }
   }
   const out: GroupLine = { x: [], y: [], lo: [], hi: [], runs: [] };
-  const order = [...buckets.keys()].sort((a, b) => a - b);
-  for (const b of order) {
-    const entry = buckets.get(b)!;
-    if (entry.vs.length === 0) continue;
-    const center = aggregateValues(entry.vs, aggregate);
-    out.x.push(mean(entry.xs));
+  const push = (xs: number[], vs: number[], entry: Bucket) => {
+    const center = aggregateValues(vs, aggregate);
+    const x = mean(xs);
+    const n = out.x.length;
+    if (n > 0 && out.x[n - 1] === x && out.y[n - 1] === center) return;
+    out.x.push(x);
     out.y.push(center);
-    out.runs.push(entry.vs.length);
+    out.runs.push(vs.length);
     if (band === "minmax") {
       out.lo.push(Number.isFinite(entry.min) ? entry.min : null);
       out.hi.push(Number.isFinite(entry.max) ? entry.max : null);
     } else if (band === "std" || band === "stderr") {
-      const sd = std(entry.vs);
-      const spread = band === "std" ? sd : sd / Math.sqrt(entry.vs.length);
+      const sd = std(vs);
+      const spread = band === "std" ? sd : sd / Math.sqrt(vs.length);
       out.lo.push(center - spread);
       out.hi.push(center + spread);
     } else {
       out.lo.push(null);
       out.hi.push(null);
     }
+  };
+  for (const b of [...buckets.keys()].sort((a, c) => a - c)) {
+    const entry = buckets.get(b)!;
+    if (entry.first.length) push(entry.firstX, entry.first, entry);
+    if (entry.last.length) push(entry.lastX, entry.last, entry);
   }
-  // A bucket x can repeat only if runs disagree; keep x ascending for drawing.
+  // Mean x of runs that disagree could step back a little; keep x ascending for drawing.
   return sortLine(out);
 }
 
