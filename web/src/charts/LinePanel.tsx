@@ -6,6 +6,7 @@ import type { ChartResponse } from "../api";
 import { useProject } from "../project/state";
 import { CloseIcon, ExpandIcon, GearIcon, TrashIcon, ZoomOutIcon } from "./icons";
 import { Plot } from "./Plot";
+import { Legend } from "./Legend";
 import { PanelMenu } from "./PanelMenu";
 import type { PanelModel, PanelSettings, ResolvedSettings } from "./model";
 import { resolveKeys } from "./model";
@@ -179,6 +180,7 @@ export function LinePanel(props: LinePanelProps) {
           onResetZoom={() => props.onZoom(null)}
         />
       </div>
+      <Legend drawn={drawn} />
     </div>
   );
 }
