@@ -5,6 +5,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import uPlot from "uplot";
 import type { XAxis } from "../api";
 import { formatNumber } from "../fields";
+import { formatDuration, formatTick } from "./format";
 import type { DrawnSeries, PlotData } from "./plot";
 
 export const CURSOR_SYNC_KEY = "heron-charts";
@@ -79,7 +80,7 @@ export function Plot(props: PlotProps) {
           ticks: { stroke: "#e2e5ea" },
           ...(x === "relative_time" ? { values: (_u: uPlot, splits: number[]) => splits.map(formatDuration) } : {}),
         },
-        { stroke: "#6b7280", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#e2e5ea" }, size: axisSize, values: (_u, splits) => splits.map(formatTick) },
+        { stroke: "#6b7280", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#e2e5ea" }, size: axisSize, values: (_u, splits, _axis, _space, increment) => splits.map((v) => formatTick(v, increment)) },
       ],
       cursor: {
         sync: { key: CURSOR_SYNC_KEY, setSeries: false },
@@ -203,24 +204,9 @@ function nearestDefined(ys: readonly (number | null | undefined)[], idx: number)
   return null;
 }
 
-export function formatDuration(seconds: number): string {
-  const s = Math.abs(seconds);
-  const sign = seconds < 0 ? "-" : "";
-  if (s < 60) return `${sign}${Number(s.toPrecision(3))}s`;
-  if (s < 3600) return `${sign}${Math.floor(s / 60)}m${Math.round(s % 60) ? `${Math.round(s % 60)}s` : ""}`;
-  if (s < 86400) return `${sign}${Math.floor(s / 3600)}h${Math.round((s % 3600) / 60) ? `${Math.round((s % 3600) / 60)}m` : ""}`;
-  return `${sign}${Number((s / 86400).toPrecision(3))}d`;
-}
-
-/** Room for the longest y tick label (about 7 px a character at uPlot's 12 px font). */
+/** Room for the longest y tick label (about 7.5 px a character at uPlot's 12 px font). */
 function axisSize(_u: uPlot, values: string[] | null): number {
   const longest = (values ?? []).reduce((m, v) => Math.max(m, v ? v.length : 0), 0);
-  return Math.max(40, 16 + longest * 7);
+  return Math.max(40, Math.ceil(18 + longest * 7.5));
 }
 
-function formatTick(v: number | null): string {
-  if (v === null) return "";
-  const abs = Math.abs(v);
-  if (abs !== 0 && (abs >= 1e5 || abs < 1e-3)) return v.toExponential(1);
-  return String(Number(v.toPrecision(4)));
-}
