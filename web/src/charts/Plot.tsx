@@ -5,7 +5,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import uPlot from "uplot";
 import type { XAxis } from "../api";
 import { formatNumber } from "../fields";
-import { formatDuration, formatTick } from "./format";
+import { formatDuration, formatLogTick, formatTick } from "./format";
 import type { DrawnSeries, PlotData } from "./plot";
 
 export const CURSOR_SYNC_KEY = "heron-charts";
@@ -80,7 +80,7 @@ export function Plot(props: PlotProps) {
           ticks: { stroke: "#e2e5ea" },
           ...(x === "relative_time" ? { values: (_u: uPlot, splits: number[]) => splits.map(formatDuration) } : {}),
         },
-        { stroke: "#6b7280", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#e2e5ea" }, size: axisSize, values: (_u, splits, _axis, _space, increment) => splits.map((v) => formatTick(v, increment)) },
+        { stroke: "#6b7280", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#e2e5ea" }, size: axisSize, values: (_u, splits, _axis, _space, increment) => splits.map((v) => (logY ? formatLogTick(v) : formatTick(v, increment))) },
       ],
       cursor: {
         sync: { key: CURSOR_SYNC_KEY, setSeries: false },

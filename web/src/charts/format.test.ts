@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatDuration, formatTick } from "./format";
+import { formatDuration, formatLogTick, formatTick } from "./format";
 
 describe("formatTick", () => {
   it("shows as many decimals as the spacing needs", () => {
@@ -23,5 +23,13 @@ describe("formatDuration", () => {
     expect(formatDuration(90)).toBe("1m30s");
     expect(formatDuration(3600)).toBe("1h");
     expect(formatDuration(2 * 86400)).toBe("2d");
+  });
+});
+
+describe("formatLogTick", () => {
+  it("keeps two significant digits", () => {
+    expect([0.03, 0.07, 0.1, 0.2, 1, 30].map(formatLogTick)).toEqual(["0.03", "0.07", "0.1", "0.2", "1", "30"]);
+    expect(formatLogTick(1e-5)).toBe("1e-5");
+    expect(formatLogTick(2e6)).toBe("2e+6");
   });
 });

@@ -22,3 +22,11 @@ export function formatTick(v: number | null, increment: number): string {
   while (decimals < 10 && Math.abs(Math.round(step * 10 ** decimals) - step * 10 ** decimals) > 1e-6 * step * 10 ** decimals) decimals++;
   return v.toFixed(decimals);
 }
+
+/** A tick of a log axis (1, 2, 5, 10, ... style splits): two significant digits. */
+export function formatLogTick(v: number | null): string {
+  if (v === null) return "";
+  const abs = Math.abs(v);
+  if (abs !== 0 && (abs >= 1e5 || abs < 1e-3)) return v.toExponential(1).replace(/\.0e/, "e");
+  return String(Number(v.toPrecision(2)));
+}
