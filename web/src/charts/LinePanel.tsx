@@ -167,18 +167,20 @@ export function LinePanel(props: LinePanelProps) {
       <div className="panel-body" style={{ height }}>
         {data.error && <div className="panel-error error">{data.error}</div>}
         {empty && !data.error && <div className="panel-empty">{empty}</div>}
-        <Plot
-          plot={plot}
-          drawn={drawn}
-          x={resolved.x}
-          logX={resolved.logX}
-          logY={resolved.logY}
-          xRange={zoom}
-          height={height}
-          onWidth={(w) => setBuckets(bucketsFor(w))}
-          onZoom={(range) => props.onZoom(roundRange(range, resolved.x))}
-          onResetZoom={() => props.onZoom(null)}
-        />
+        {(seen || props.fullscreen) && (
+          <Plot
+            plot={plot}
+            drawn={drawn}
+            x={resolved.x}
+            logX={resolved.logX}
+            logY={resolved.logY}
+            xRange={zoom}
+            height={height}
+            onWidth={(w) => setBuckets(bucketsFor(w))}
+            onZoom={(range) => props.onZoom(roundRange(range, resolved.x))}
+            onResetZoom={() => props.onZoom(null)}
+          />
+        )}
       </div>
       <Legend drawn={drawn} />
     </div>

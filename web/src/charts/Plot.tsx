@@ -56,11 +56,14 @@ export function Plot(props: PlotProps) {
     height,
   ]);
 
+  const widthRef = useRef(width);
+  widthRef.current = width;
+  const hasWidth = width > 0;
   useEffect(() => {
-    if (width <= 0) return;
+    if (!hasWidth) return;
     const el = box.current!;
     const options: uPlot.Options = {
-      width,
+      width: widthRef.current,
       height,
       series: plot.series,
       bands: plot.bands,
@@ -126,7 +129,12 @@ export function Plot(props: PlotProps) {
     };
     // The shape string stands for the options.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [shape, width]);
+  }, [shape, hasWidth]);
+
+  useEffect(() => {
+    const u = chart.current;
+    if (u && width > 0 && u.width !== width) u.setSize({ width, height: u.height });
+  }, [width]);
 
   useEffect(() => {
     const u = chart.current;
