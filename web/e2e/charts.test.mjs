@@ -153,6 +153,7 @@ run.finish()
     await page.mouse.move(to.x, to.y, { steps: 4 });
     await page.mouse.up();
     await page.locator(`[data-panel-id="${id}"][data-zoomed="true"]`).waitFor({ timeout: 10_000 });
+    assert.equal(await page.locator('[data-zoomed="true"]').count(), 1, "only the dragged panel zooms");
     const zoomed = await waitFor(
       page,
       ([id, fetches]) => {
@@ -199,6 +200,36 @@ run.finish()
     // The panel survives a reload (its state is the URL).
     await page.reload();
     await page.locator(`[data-panel-id="p1"]`).waitFor({ timeout: 20_000 });
+  });
+
+  it("resizes a panel, shows it full screen and collapses a section, all kept in the URL", async () => {
+    const panel = page.locator('[data-panel-id="k:val/loss"]');
+    await panel.hover();
+    await panel.getByRole("button", { name: "Panel settings" }).click();
+    await panel.getByRole("group", { name: "width" }).getByRole("button", { name: "Full" }).click();
+    await page.waitForFunction(() => document.querySelector('[data-panel-id="k:val/loss"]').classList.contains("w-full"));
+    await panel.getByRole("button", { name: "Close" }).click();
+    let ws = JSON.parse(new URL(page.url()).searchParams.get("ws"));
+    assert.deepEqual(ws.settings["k:val/loss"], { width: "full" });
+    // A wider panel asks for more buckets (about one per pixel).
+    await waitFor(page, () => (window.__heronCharts?.["k:val/loss"]?.buckets ?? 0) > 600);
+
+    await panel.hover();
+    await panel.getByRole("button", { name: "Full screen" }).click();
+    const full = await waitFor(page, () => {
+      const c = window.__heronCharts?.["k:val/loss#full"];
+      return c && c.series.some((s) => s.x.length > 0) ? c : null;
+    });
+    assert.deepEqual(full.keys, ["val/loss"]);
+    await page.keyboard.press("Escape");
+    await page.locator('[data-panel-id="k:val/loss#full"]').waitFor({ state: "detached" });
+
+    await page.locator('.ws-section[data-section="val"] .ws-section-head').click();
+    await page.locator('[data-panel-id="k:val/loss"]').waitFor({ state: "detached" });
+    ws = JSON.parse(new URL(page.url()).searchParams.get("ws"));
+    assert.deepEqual(ws.collapsed, ["val"]);
+    await page.locator('.ws-section[data-section="val"] .ws-section-head').click();
+    await page.locator('[data-panel-id="k:val/loss"]').waitFor();
   });
 
   it("saves the workspace as a named view and loads it again", async () => {

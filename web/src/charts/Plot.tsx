@@ -86,7 +86,8 @@ export function Plot(props: PlotProps) {
         { stroke: "#6b7280", grid: { stroke: "#eef0f3" }, ticks: { stroke: "#e2e5ea" }, size: axisSize, values: (_u, splits, _axis, _space, increment) => splits.map((v) => (logY ? formatLogTick(v) : formatTick(v, increment))) },
       ],
       cursor: {
-        sync: { key: CURSOR_SYNC_KEY, setSeries: false },
+        // The crosshair follows other panels; a drag (zoom) stays in the panel it started in.
+        sync: { key: CURSOR_SYNC_KEY, setSeries: false, filters: { pub: (type) => type !== "mousedown" && type !== "mouseup" } },
         drag: { x: true, y: false, setScale: false },
         points: { show: false },
         bind: {
