@@ -88,7 +88,10 @@ export function Workspace() {
       knownKeys={knownKeys}
       zoom={ws.zoom?.[p.id] ?? null}
       onZoom={(range) => update((w) => setZoom(w, p.id, range))}
-      onSettings={(patch) => update((w) => setPanelSettings(w, p.id, patch))}
+      onSettings={(patch) =>
+        // A zoom range is in x-axis units: a new x-axis drops it.
+        update((w) => setPanelSettings("x" in patch ? setZoom(w, p.id, null) : w, p.id, patch))
+      }
       {...(p.id.startsWith("k:")
         ? {}
         : { onKeys: (keys: string[]) => update((w) => ({ ...w, added: (w.added ?? []).map((a) => (a.id === p.id ? { ...a, keys } : a)) })) })}
@@ -105,7 +108,7 @@ export function Workspace() {
         <Views />
         <span className="ws-setting">
           <span>x-axis</span>
-          <XAxisSelect value={ws.x ?? "step"} keys={knownKeys} onChange={(x) => update((w) => ({ ...w, x }))} />
+          <XAxisSelect value={ws.x ?? "step"} keys={knownKeys} onChange={(x) => update((w) => ({ ...w, x, zoom: {} }))} />
         </span>
         <span className="ws-setting">
           <span>Smoothing</span>
