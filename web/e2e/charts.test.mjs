@@ -252,6 +252,19 @@ run.finish()
     assert.equal(new URL(page.url()).searchParams.get("ws"), saved);
   });
 
+  it("draws one line per group when runs are grouped", async (t) => {
+    await page.goto(`${base}/projects/admin/p?group=${encodeURIComponent(JSON.stringify(["config.lr"]))}`);
+    t.after(() => page.goto(`${base}/projects/admin/p`));
+    const grouped = await waitFor(page, () => {
+      const c = window.__heronCharts?.["k:train/loss"];
+      return c && c.series.length === 3 && c.series.every((s) => s.run.startsWith("group:")) ? c : null;
+    });
+    assert.deepEqual(grouped.series.map((s) => s.label), ["0.1 (1)", "0.2 (1)", "0.5 (1)"]);
+    // A group line is exact too: the spike of the one-run group survives aggregation.
+    const spikeGroup = grouped.series.find((s) => s.label.startsWith("0.5"));
+    assert.equal(Math.max(...spikeGroup.y.filter((y) => y !== null)), 1e6);
+  });
+
   it("draws new points of a live run without a reload", async () => {
     const child = pythonInBackground(
       server,

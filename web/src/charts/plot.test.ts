@@ -50,6 +50,15 @@ describe("drawnSeries", () => {
     expect(drawn[0]!.hi).toEqual([6, 5, 4, 3]);
   });
 
+  it("a group of one run is that run's exact line (a spike survives)", () => {
+    const spiky = response([series("c", "loss", [0, 1, 2, 3], [1, 1e6, 1, 1])]);
+    const drawn = drawnSeries(spiky, resolveSettings({}, {}), runs, ["config.opt"], color);
+    expect(drawn).toHaveLength(1);
+    expect(drawn[0]!.label).toBe("sgd (1)");
+    expect(drawn[0]!.y).toEqual([1, 1e6, 1, 1]);
+    expect(drawn[0]!.hi).toEqual([1, 1e6, 1, 1]);
+  });
+
   it("log scales leave out x <= 0 and make y <= 0 a gap", () => {
     const d = drawnSeries(response([series("a", "loss", [0, 1, 2], [-1, 0, 5])]), resolveSettings({}, { logX: true, logY: true }), runs, [], color);
     expect(d[0]!.x).toEqual([1, 2]);

@@ -55,7 +55,8 @@ export function drawnSeries(
     }
     for (const [label, byKey] of [...groups.entries()].sort((a, b) => a[0].localeCompare(b[0], undefined, { numeric: true }))) {
       for (const [key, list] of byKey) {
-        const g = aggregateGroup(list, settings.aggregate, settings.groupBand);
+        // A group of one run is that run: its exact M4 line, with its bucket min..max as the band.
+        const g = list.length === 1 ? singleRunGroup(list[0]!, settings.groupBand) : aggregateGroup(list, settings.aggregate, settings.groupBand);
         const line = forScales(g, settings);
         const hasBand = settings.groupBand !== "none";
         out.push({
@@ -89,6 +90,22 @@ export function drawnSeries(
     });
   }
   return out;
+}
+
+function singleRunGroup(series: ChartSeries, band: ResolvedSettings["groupBand"]): Line & { lo: (number | null)[]; hi: (number | null)[] } {
+  const line = m4Line(series);
+  if (band !== "minmax") return { ...line, lo: line.y.map(() => null), hi: line.y.map(() => null) };
+  // The band on the line's own x: each point gets its bucket's min..max.
+  const lo: (number | null)[] = [];
+  const hi: (number | null)[] = [];
+  const b = m4Band(series);
+  let k = 0;
+  for (const x of line.x) {
+    while (k + 1 < b.x.length && (b.x[k + 1] as number) <= x) k++;
+    lo.push(b.lo[k] ?? null);
+    hi.push(b.hi[k] ?? null);
+  }
+  return { ...line, lo, hi };
 }
 
 function smoothedOf(line: Line, settings: ResolvedSettings): (number | null)[] | null {
