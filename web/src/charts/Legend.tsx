@@ -10,7 +10,10 @@ export function Legend(props: { drawn: readonly DrawnSeries[] }) {
     <div className="legend">
       {lines.slice(0, SHOWN).map((d) => (
         <span key={`${d.run}\n${d.key}`} className="legend-item" title={d.label}>
-          <span className="legend-swatch" style={{ background: d.color }} />
+          <span
+            className="legend-swatch"
+            style={d.dash ? { borderTop: `2px dashed ${d.color}`, height: 0 } : { background: d.color }}
+          />
           {d.label}
         </span>
       ))}

@@ -9,7 +9,7 @@ import { Plot } from "./Plot";
 import { Legend } from "./Legend";
 import { PanelMenu } from "./PanelMenu";
 import type { PanelModel, PanelSettings, ResolvedSettings } from "./model";
-import { resolveKeys } from "./model";
+import { resolveKeys, specRegex } from "./model";
 import { drawnSeries, maxPoints, plotData, type DrawnSeries } from "./plot";
 import { isSmoothing } from "./smoothing";
 import { chartFetches, useChartData } from "./useChartData";
@@ -111,7 +111,8 @@ export function LinePanel(props: LinePanelProps) {
   );
 
   const height = props.fullscreen ? Math.max(300, window.innerHeight - 160) : resolved.height === "large" ? 400 : 220;
-  const title = model.keys.join(", ");
+  const regex = model.keys.some((k) => specRegex(k) !== null);
+  const title = model.keys.join(", ") + (regex ? ` (${keys.length} key${keys.length === 1 ? "" : "s"})` : "");
   const empty = keys.length === 0 ? "No keys match" : runIds.length === 0 ? "No visible runs" : response && drawn.every((d) => d.x.length === 0) ? "No data" : null;
 
   return (

@@ -47,7 +47,7 @@ export function Plot(props: PlotProps) {
   const { plot, x, logX, logY, xRange, height } = props;
   // The shape: what needs a new uPlot (series, bands, scales); data alone is set in place.
   const shape = JSON.stringify([
-    plot.series.map((s) => [s.label, s.stroke, s.width]),
+    plot.series.map((s) => [s.label, s.stroke, s.width, s.dash]),
     plot.bands.map((b) => b.series),
     x,
     logX,

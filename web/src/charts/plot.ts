@@ -21,6 +21,15 @@ export interface DrawnSeries {
   hi: (number | null)[] | null;
   /** x of lo/hi when it differs from x (an M4 band). */
   bandX: number[] | null;
+  /** Line dash (canvas segments) telling apart the keys of a multi-key panel; null for solid. */
+  dash: number[] | null;
+}
+
+/** Dashes for the 2nd, 3rd, ... key of a panel (the first is solid). */
+const DASHES: number[][] = [[6, 3], [2, 2], [8, 3, 2, 3], [12, 4]];
+
+function dashOf(keyIndex: number): number[] | null {
+  return keyIndex <= 0 ? null : (DASHES[(keyIndex - 1) % DASHES.length] as number[]);
 }
 
 export interface Grouping {
@@ -40,7 +49,8 @@ export function drawnSeries(
   groupBy: readonly string[],
   colorOf: (id: string) => string,
 ): DrawnSeries[] {
-  const multiKey = new Set(response.series.map((s) => s.key)).size > 1;
+  const keyOrder = [...new Set(response.series.map((s) => s.key))];
+  const multiKey = keyOrder.length > 1;
   const names = new Map(runs.map((r) => [r.id, r.name || r.id]));
   const out: DrawnSeries[] = [];
   if (groupBy.length > 0) {
@@ -69,6 +79,7 @@ export function drawnSeries(
           lo: hasBand ? logSafe(g.lo, settings.logY) : null,
           hi: hasBand ? logSafe(g.hi, settings.logY) : null,
           bandX: null,
+          dash: dashOf(keyOrder.indexOf(key)),
         });
       }
     }
@@ -87,6 +98,7 @@ export function drawnSeries(
       lo: band ? logSafe(band.lo, settings.logY) : null,
       hi: band ? logSafe(band.hi, settings.logY) : null,
       bandX: band ? band.x : null,
+      dash: dashOf(keyOrder.indexOf(s.key)),
     });
   }
   return out;
@@ -155,13 +167,21 @@ export function plotData(drawn: readonly DrawnSeries[], smoothing: boolean): Plo
       label: d.label,
       stroke: smoothing ? alpha(d.color, 0.25) : d.color,
       width: 1.25,
+      ...(d.dash ? { dash: d.dash } : {}),
       points: { show: false },
       spanGaps: false,
     });
     mainOf.push(smoothing ? -1 : i);
     if (d.smoothed) {
       lines.push({ x: d.x, y: d.smoothed });
-      series.push({ label: `${d.label} (smoothed)`, stroke: d.color, width: 1.5, points: { show: false }, spanGaps: false });
+      series.push({
+        label: `${d.label} (smoothed)`,
+        stroke: d.color,
+        width: 1.5,
+        points: { show: false },
+        spanGaps: false,
+        ...(d.dash ? { dash: d.dash } : {}),
+      });
       mainOf.push(i);
     }
   });
