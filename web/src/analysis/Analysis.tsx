@@ -30,13 +30,12 @@ export function Analysis() {
     targetParam ??
     (summaryFields.find((f) => /loss|acc|score|reward/i.test(f.path)) ?? summaryFields[0])?.path ??
     "";
-  const x = xParam ?? configFields[0]?.path ?? fields[0]?.path ?? "";
+  // Fields that vary across the visible runs come first as defaults (a constant says nothing).
+  const varying = configFields.filter((f) => f.distinct > 1);
+  const x = xParam ?? varying[0]?.path ?? configFields[0]?.path ?? fields[0]?.path ?? "";
   const y = yParam ?? (target || (fields.find((f) => f.path !== x)?.path ?? ""));
   const axes = axesParam ?? [
-    ...configFields
-      .filter((f) => f.distinct > 1 || configFields.length <= DEFAULT_AXES)
-      .slice(0, DEFAULT_AXES)
-      .map((f) => f.path),
+    ...(varying.length >= 2 ? varying : configFields).slice(0, DEFAULT_AXES).map((f) => f.path),
     ...(target ? [target] : []),
   ];
 

@@ -86,7 +86,7 @@ function FolderRows(props: { node: FolderNode; depth: number; run: Run }) {
       {node.files.map((file) => (
         <tr key={file.path} data-testid="file-row" data-path={file.path}>
           <td style={{ paddingLeft: 8 + depth * 18 }}>
-            <span className="file-icon">📄</span> {baseName(file.path)}
+            <span className="file-name">{baseName(file.path)}</span>
           </td>
           <td className="num">{formatBytes(file.size)}</td>
           <td className="muted">{formatTime(file.updated_at)}</td>
@@ -109,7 +109,7 @@ function Folder(props: { node: FolderNode; depth: number; run: Run }) {
       <tr className="folder-row" data-testid="folder-row" data-path={node.path}>
         <td style={{ paddingLeft: 8 + depth * 18 }}>
           <button className="link tree-toggle" onClick={() => setOpen(!open)} aria-expanded={open}>
-            {open ? "▾" : "▸"} 📁 {node.name}/
+            {open ? "▾" : "▸"} {node.name}/
           </button>
         </td>
         <td className="num">{formatBytes(node.size)}</td>
