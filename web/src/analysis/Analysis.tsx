@@ -57,7 +57,7 @@ export function Analysis() {
         entity={entity}
         project={project}
         runs={visibleRuns}
-        fields={fields}
+        fields={[...fields, ...categorical]}
         x={x}
         y={y}
         setX={(path) => setX(path)}

@@ -1,13 +1,14 @@
 // Scatter plot of two numeric run fields, one point per visible run in its colour.
 import { useMemo, useState } from "react";
 import { runPath, type Run } from "../api";
-import { formatNumber } from "../fields";
+import { fieldValue, formatValue } from "../fields";
 import { navigate } from "../router";
-import { makeAxis, numericValue, type AxisMode, type FieldInfo } from "./numeric";
+import { makeAxis, type AxisMode, type FieldInfo } from "./numeric";
 import { useWidth } from "./useWidth";
 
 const HEIGHT = 400;
 const PAD = { left: 64, right: 20, top: 16, bottom: 48 };
+const INSET = 0.04;
 
 export function Scatter(props: {
   entity: string;
@@ -26,13 +27,19 @@ export function Scatter(props: {
   const [hover, setHover] = useState<{ run: Run; px: number; py: number } | null>(null);
   const [box, width] = useWidth<HTMLDivElement>();
 
-  const plotted = useMemo(() => runs.filter((run) => numericValue(run, x) !== null && numericValue(run, y) !== null), [runs, x, y]);
+  // Axes over the runs that have a value on each (numbers, or strings on a category axis).
+  const plotted = useMemo(() => {
+    const xs = makeAxis(runs, x, xMode);
+    const ys = makeAxis(runs, y, yMode);
+    return runs.filter((run) => xs.position(run) !== null && ys.position(run) !== null);
+  }, [runs, x, y, xMode, yMode]);
   const xAxis = useMemo(() => makeAxis(plotted, x, xMode), [plotted, x, xMode]);
   const yAxis = useMemo(() => makeAxis(plotted, y, yMode), [plotted, y, yMode]);
   const innerW = Math.max(50, width - PAD.left - PAD.right);
   const innerH = HEIGHT - PAD.top - PAD.bottom;
-  const px = (t: number) => PAD.left + t * innerW;
-  const py = (t: number) => PAD.top + (1 - t) * innerH;
+  // A margin inside the frame so points at the extremes are not cut by it.
+  const px = (t: number) => PAD.left + (INSET + (1 - 2 * INSET) * t) * innerW;
+  const py = (t: number) => PAD.top + (1 - INSET - (1 - 2 * INSET) * t) * innerH;
 
   return (
     <section className="card analysis-panel" data-testid="scatter">
@@ -118,10 +125,10 @@ export function Scatter(props: {
               <span className="run-swatch" style={{ background: colorOf(hover.run.id) }} /> {hover.run.name}
             </div>
             <div>
-              {x}: <b>{formatNumber(numericValue(hover.run, x) ?? NaN)}</b>
+              {x}: <b>{formatValue(fieldValue(hover.run, x))}</b>
             </div>
             <div>
-              {y}: <b>{formatNumber(numericValue(hover.run, y) ?? NaN)}</b>
+              {y}: <b>{formatValue(fieldValue(hover.run, y))}</b>
             </div>
             <div className="muted small">click to open the run</div>
           </div>

@@ -34,7 +34,11 @@ export function LineChart(props: {
           size: 36,
           values: (_u, splits) => splits.map((v) => fmtX(v)),
         },
-        { size: 56, values: (_u, splits) => splits.map((v) => formatNumber(v)) },
+        {
+          values: (_u, splits) => splits.map((v) => formatNumber(v)),
+          // Wide enough for the longest label.
+          size: (_u, values) => Math.max(40, 14 + 7 * Math.max(0, ...(values ?? []).map((v) => String(v).length))),
+        },
       ],
       series: [
         { label: xLabel, value: (_u, v) => (v === null || v === undefined ? "" : fmtX(v)) },

@@ -58,15 +58,16 @@ export function RunCharts(props: { run: Run; stream: "history" | "system"; color
       </div>
       <div className="chart-grid">
         {shown.map((info) => (
-          <KeyChart key={info.key} run={run} info={info} stream={stream} color={color} tick={tick} />
+          <KeyChart key={info.key} run={run} info={info} stream={stream} color={color} />
         ))}
       </div>
     </div>
   );
 }
 
-function KeyChart(props: { run: Run; info: KeyInfo; stream: "history" | "system"; color: string; tick: number }) {
-  const { run, info, stream, color, tick } = props;
+/** One key's chart; it re-reads when the key's point count changes (the keys are re-read live). */
+function KeyChart(props: { run: Run; info: KeyInfo; stream: "history" | "system"; color: string }) {
+  const { run, info, stream, color } = props;
   const box = useRef<HTMLDivElement>(null);
   const [visible, setVisible] = useState(false);
   const [data, setData] = useState<Columns | null>(null);
@@ -114,7 +115,7 @@ function KeyChart(props: { run: Run; info: KeyInfo; stream: "history" | "system"
       },
     );
     return () => controller.abort();
-  }, [visible, run.entity, run.project, run.id, info.key, info.count, stream, tick]);
+  }, [visible, run.entity, run.project, run.id, info.key, info.count, info.max_step, stream]);
 
   return (
     <div className="chart-panel" ref={box} data-testid="run-chart" data-key={info.key}>
