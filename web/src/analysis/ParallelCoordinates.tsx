@@ -67,6 +67,17 @@ export function ParallelCoordinates(props: {
     setDrag(null);
   };
 
+  const move = (i: number, step: number) => {
+    const next = [...axes];
+    const [taken] = next.splice(i, 1);
+    next.splice(i + step, 0, taken!);
+    setAxes(next);
+  };
+  const remove = (path: string) => {
+    setAxes(axes.filter((p) => p !== path));
+    setBrushes(brushes.filter((b) => b.path !== path));
+  };
+
   const lineColor = (run: Run) => {
     if (colorBy === "target" && targetAxis) {
       const t = targetAxis.position(run);
@@ -169,9 +180,21 @@ export function ParallelCoordinates(props: {
                     {axis.kind === "log" ? " (log)" : ""}
                     <title>{path}</title>
                   </text>
-                  <text x={x} y={PAD.top - 8} textAnchor="middle" className="axis-remove" onClick={() => setAxes(axes.filter((p) => p !== path))}>
-                    ✕<title>Remove axis</title>
-                  </text>
+                  <g className="axis-tools">
+                    {i > 0 && (
+                      <text x={x - 14} y={PAD.top - 8} textAnchor="middle" className="axis-tool" onClick={() => move(i, -1)}>
+                        ◀<title>Move left</title>
+                      </text>
+                    )}
+                    <text x={x} y={PAD.top - 8} textAnchor="middle" className="axis-tool remove" onClick={() => remove(path)}>
+                      ✕<title>Remove axis</title>
+                    </text>
+                    {i < axes.length - 1 && (
+                      <text x={x + 14} y={PAD.top - 8} textAnchor="middle" className="axis-tool" onClick={() => move(i, 1)}>
+                        ▶<title>Move right</title>
+                      </text>
+                    )}
+                  </g>
                   {brush && (
                     <rect
                       x={x - 8}

@@ -171,6 +171,7 @@ export function ConsoleView(props: { run: Run }) {
             <span className="muted" data-testid="console-match-count">
               {matches.length ? `${Math.min(current + 1, matches.length)} / ${matches.length}` : "no matches"}
             </span>
+            {first > 0 && <span className="muted">(in the {lines.length.toLocaleString()} lines loaded)</span>}
             <button onClick={() => goto(-1)} disabled={!matches.length} title="Previous match (Shift+Enter)">
               ↑
             </button>

@@ -76,6 +76,10 @@ export function RunPage(props: { entity: string; project: string; runId: string 
     };
   }, [entity, project, runId]);
 
+  useEffect(() => {
+    if (run) document.title = `${run.name} · ${project} · Heron`;
+  }, [run?.name, project]);
+
   const patch = async (change: RunPatch) => {
     const updated = await api.patchRun(entity, project, runId, change);
     setRun(updated);
