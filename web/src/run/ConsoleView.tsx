@@ -2,8 +2,9 @@
 // optionally filter), following new lines while the run is running.
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { useCallback, useEffect, useMemo, useRef, useState, type CSSProperties } from "react";
-import { ApiError, request, runPath, type ConsoleLine, type ConsolePage, type Run } from "../api";
-import { markMatches, parseAnsi, plainText, type AnsiStyle } from "./ansi";
+import { ApiError, request, runPath, type ConsolePage, type Run } from "../api";
+import { markMatches, parseAnsi, type AnsiStyle } from "./ansi";
+import { mergeLines, type Line } from "./consoleLines";
 
 /** Lines read when the tab opens (the end of the log) and per "earlier lines" click. */
 const PAGE = 5000;
@@ -14,30 +15,6 @@ const ROW_HEIGHT = 18;
 
 function readConsole(run: Run, query: string): Promise<ConsolePage> {
   return request<ConsolePage>("GET", `${runPath(run.entity, run.project, run.id)}/console?${query}`);
-}
-
-interface Line extends ConsoleLine {
-  plain: string;
-}
-
-function withPlain(line: ConsoleLine): Line {
-  return { ...line, plain: plainText(line.text) };
-}
-
-/** Merges `incoming` into `current` (both sorted, contiguous) by line index. */
-function merge(current: Line[], incoming: ConsoleLine[]): Line[] {
-  if (incoming.length === 0) return current;
-  const byIndex = new Map(current.map((line) => [line.index, line]));
-  let changed = false;
-  for (const line of incoming) {
-    const old = byIndex.get(line.index);
-    if (!old || old.text !== line.text || old.stream !== line.stream) {
-      byIndex.set(line.index, withPlain(line));
-      changed = true;
-    }
-  }
-  if (!changed) return current;
-  return [...byIndex.values()].sort((a, b) => a.index - b.index);
 }
 
 export function ConsoleView(props: { run: Run }) {
@@ -61,7 +38,7 @@ export function ConsoleView(props: { run: Run }) {
     readConsole(run, `tail=${PAGE}`).then(
       (page) => {
         if (!live) return;
-        setLines(merge([], page.lines));
+        setLines(mergeLines([], page.lines));
         setTotal(page.total);
         setLoaded(true);
       },
@@ -78,7 +55,7 @@ export function ConsoleView(props: { run: Run }) {
     const end = have.length ? have[have.length - 1]!.index + 1 : 0;
     const offset = Math.max(have.length ? have[0]!.index : 0, end - REREAD);
     return readConsole(run, `offset=${offset}&limit=100000`).then((page) => {
-      setLines((old) => merge(old, page.lines));
+      setLines((old) => mergeLines(old, page.lines));
       setTotal(page.total);
     });
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -103,7 +80,7 @@ export function ConsoleView(props: { run: Run }) {
     readConsole(run, `offset=${offset}&limit=${first - offset}`).then(
       (page) => {
         setFollow(false);
-        setLines((old) => merge(old, page.lines));
+        setLines((old) => mergeLines(old, page.lines));
       },
       (e: unknown) => setError(e instanceof ApiError ? e.message : String(e)),
     );

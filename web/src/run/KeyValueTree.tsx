@@ -4,10 +4,19 @@ import type { Json, JsonObject } from "../api";
 import { formatValue } from "../fields";
 import { isBranch, matchingPaths } from "./trees";
 
-export function KeyValueTree(props: { title: string; data: JsonObject; testid: string; hideUnderscore?: boolean }) {
-  const { title, data, testid, hideUnderscore = false } = props;
+export function KeyValueTree(props: {
+  title: string;
+  data: JsonObject;
+  testid: string;
+  hideUnderscore?: boolean;
+  /** Starts with its top-level branches folded. */
+  collapsedByDefault?: boolean;
+}) {
+  const { title, data, testid, hideUnderscore = false, collapsedByDefault = false } = props;
   const [search, setSearch] = useState("");
-  const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
+  const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(() =>
+    collapsedByDefault ? new Set(Object.keys(data).filter((key) => isBranch(data[key]))) : new Set(),
+  );
   const entries = useMemo(() => {
     const shown: JsonObject = {};
     for (const [key, value] of Object.entries(data)) if (!hideUnderscore || !key.startsWith("_")) shown[key] = value;

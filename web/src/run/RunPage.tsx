@@ -288,6 +288,7 @@ function Overview(props: { run: Run; patch: (change: RunPatch) => Promise<void> 
       <div className="overview-main">
         <KeyValueTree title="Config" data={run.config} testid="run-config" />
         <KeyValueTree title="Summary" data={run.summary} testid="run-summary" hideUnderscore />
+        <KeyValueTree title="Metadata" data={run.metadata} testid="run-metadata" collapsedByDefault />
       </div>
     </div>
   );
