@@ -81,7 +81,7 @@ export function Analysis() {
         project={project}
         runs={visibleRuns}
         targets={summaryFields}
-        params={configFields}
+        params={[...configFields, ...categorical]}
         target={target}
         setTarget={(path) => setTarget(path)}
         onPlot={(param) => {

@@ -5,6 +5,9 @@ import { api, ApiError, type ImportanceResponse, type Run } from "../api";
 import { FieldSelect } from "./Scatter";
 import { numericValue, type FieldInfo } from "./numeric";
 
+/** The server's bound on the runs of one importance query (`MAX_IMPORTANCE_RUNS`). */
+const MAX_RUNS = 10_000;
+
 export function Importance(props: {
   entity: string;
   project: string;
@@ -32,7 +35,7 @@ export function Importance(props: {
     let live = true;
     setLoading(true);
     const timer = window.setTimeout(() => {
-      api.importance(entity, project, { runs: idsKey.split(","), target }).then(
+      api.importance(entity, project, { runs: idsKey.split(",").slice(0, MAX_RUNS), target }).then(
         (result) => {
           if (!live) return;
           setAnswer(result);
@@ -70,7 +73,7 @@ export function Importance(props: {
       {targets.length === 0 ? (
         <div className="empty">No numeric summary metric in the visible runs.</div>
       ) : params.length === 0 ? (
-        <div className="empty">The visible runs have no numeric config parameters.</div>
+        <div className="empty">The visible runs have no config parameters to rank.</div>
       ) : withTarget.length < 2 ? (
         <div className="empty" data-testid="importance-few">
           Parameter importance needs at least 2 visible runs with {target || "a target"} ({withTarget.length} now).
