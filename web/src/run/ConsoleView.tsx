@@ -170,33 +170,31 @@ export function ConsoleView(props: { run: Run }) {
           Load {Math.min(PAGE, first).toLocaleString()} earlier lines ({first.toLocaleString()} not shown)
         </button>
       )}
-      {lines.length === 0 ? (
-        <div className="empty">No console output{running ? " yet" : ""}.</div>
-      ) : (
-        <div className="console-scroll" ref={scroller} onScroll={onScroll}>
-          <div style={{ height: virtualizer.getTotalSize(), position: "relative", minWidth: "100%" }}>
-            {virtualizer.getVirtualItems().map((item) => {
-              const line = shown[item.index]!;
-              return (
-                <div
-                  key={line.index}
-                  className={`console-line${line.stream === "stderr" ? " stderr" : ""}${line.index === currentIndex ? " current" : ""}`}
-                  data-testid="console-line"
-                  data-index={line.index}
-                  style={{ transform: `translateY(${item.start}px)`, height: ROW_HEIGHT }}
-                >
-                  <span className="line-number" style={{ width: `${digits + 1}ch` }}>
-                    {line.index + 1}
-                  </span>
-                  <span className="line-text">
-                    <AnsiText text={line.text} query={search} />
-                  </span>
-                </div>
-              );
-            })}
-          </div>
+      {/* The scroller is always there, so the virtualizer has its element from the start. */}
+      <div className="console-scroll" ref={scroller} onScroll={onScroll}>
+        {lines.length === 0 && <div className="empty">No console output{running ? " yet" : ""}.</div>}
+        <div style={{ height: virtualizer.getTotalSize(), position: "relative", minWidth: "100%" }}>
+          {virtualizer.getVirtualItems().map((item) => {
+            const line = shown[item.index]!;
+            return (
+              <div
+                key={line.index}
+                className={`console-line${line.stream === "stderr" ? " stderr" : ""}${line.index === currentIndex ? " current" : ""}`}
+                data-testid="console-line"
+                data-index={line.index}
+                style={{ transform: `translateY(${item.start}px)`, height: ROW_HEIGHT }}
+              >
+                <span className="line-number" style={{ width: `${digits + 1}ch` }}>
+                  {line.index + 1}
+                </span>
+                <span className="line-text">
+                  <AnsiText text={line.text} query={search} />
+                </span>
+              </div>
+            );
+          })}
         </div>
-      )}
+      </div>
     </div>
   );
 }
