@@ -54,7 +54,7 @@ describe("run page", () => {
     const run = runs["run-1"];
     await page.goto(runUrl(run.id));
     await page.getByTestId("run-page").waitFor();
-    assert.equal((await page.getByTestId("run-state").first().textContent()).trim(), "finished");
+    assert.equal((await page.getByTestId("run-state").textContent()).trim(), "finished");
     const lr = page.locator('[data-testid="run-config"] [data-path="lr"] .kv-value');
     assert.equal((await lr.textContent()).trim(), "0.1");
     const best = page.locator('[data-testid="run-summary"] [data-path="best_acc"] .kv-value');

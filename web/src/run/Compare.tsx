@@ -130,7 +130,7 @@ export function Compare(props: { entity: string; project: string }) {
                           ×
                         </button>
                       </div>
-                      <StateBadge run={run} />
+                      <StateBadge run={run} testid="compare-state" />
                     </th>
                   ))}
                 </tr>

@@ -111,7 +111,7 @@ export function RunPage(props: { entity: string; project: string; runId: string 
         <div className="run-title">
           <span className="run-swatch" style={{ background: color }} />
           <EditableName run={run} onSave={(name) => patch({ name })} />
-          <StateBadge run={run} />
+          <StateBadge run={run} testid="run-state" />
           <span className="muted run-id">{run.id}</span>
           <span className="spacer" />
           <ComparePicker run={run} />
@@ -151,10 +151,10 @@ function useNow(active: boolean, intervalMs = 1000): number {
   return now;
 }
 
-export function StateBadge(props: { run: Run }) {
+export function StateBadge(props: { run: Run; testid?: string }) {
   const { state } = props.run;
   return (
-    <span className={`state-badge state-${state}`} data-testid="run-state" data-state={state}>
+    <span className={`state-badge state-${state}`} data-testid={props.testid} data-state={state}>
       {state === "running" && <span className="pulse" aria-label="live" />}
       {state}
     </span>
