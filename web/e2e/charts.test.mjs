@@ -1,59 +1,16 @@
 // End-to-end: the chart workspace on the real server with runs logged by the real Python SDK.
-// Panels publish what they draw on `window.__heronCharts` (see src/charts/LinePanel.tsx).
-//
-// The dashboard comes from the harness server when it serves this checkout's `web/dist`
-// (run `npm run build` first); otherwise (a server binary built elsewhere) a Vite dev server
-// of this checkout is started in front of it, proxying the API.
+// Panels publish what they draw on `window.__heronCharts` (see src/charts/LinePanel.tsx). The
+// harness server serves this checkout's `web/dist`: run `npm run build` first.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { launchBrowser, python, pythonInBackground, signedInPage, startServer } from "./harness.mjs";
 
-const WEB = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../dist/index.html");
 const SPIKE_STEP = 123_457;
 const STEPS = 200_000;
-
-/** The dashboard's base URL: the server itself when it serves this build, else a Vite dev server. */
-async function dashboardBase(server, cleanups) {
-  let built = null;
-  try {
-    built = readFileSync(path.join(WEB, "dist/index.html"), "utf8");
-  } catch {
-    // Not built: use Vite.
-  }
-  const served = await fetch(`${server.url}/`).then((r) => r.text(), () => "");
-  if (built !== null && served === built) return server.url;
-  const vite = spawn(process.execPath, [path.join(WEB, "node_modules/vite/bin/vite.js"), "--host", "127.0.0.1", "--port", "0", "--strictPort", "false"], {
-    cwd: WEB,
-    env: { ...process.env, HERON_URL: server.url },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  cleanups.push(async () => {
-    if (vite.exitCode === null) {
-      const exited = new Promise((resolve) => vite.once("exit", resolve));
-      vite.kill("SIGTERM");
-      await exited;
-    }
-  });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`vite did not start: ${out}`)), 30_000);
-    const read = (chunk) => {
-      out += chunk;
-      // Vite colours its banner; strip escapes before looking for the address.
-      const found = /(http:\/\/127\.0\.0\.1:\d+)\//.exec(out.replace(/\x1b\[[0-9;]*m/g, ""));
-      if (found) {
-        clearTimeout(timer);
-        resolve(found[1]);
-      }
-    };
-    vite.stdout.on("data", read);
-    vite.stderr.on("data", read);
-  });
-}
 
 /** Polls `check` in the page until it returns a truthy value. */
 async function waitFor(page, check, arg, timeout = 20_000) {
@@ -78,9 +35,9 @@ describe("chart workspace", () => {
   let page;
   let base;
   let spikyId;
-  const cleanups = [];
 
   before(async () => {
+    assert.ok(existsSync(DIST), "build the dashboard first: npm run build");
     server = await startServer();
     const out = python(
       server,
@@ -99,7 +56,7 @@ run.finish()
 `,
     );
     spikyId = out.trim().split("\n").pop();
-    base = await dashboardBase(server, cleanups);
+    base = server.url;
     browser = await launchBrowser();
     page = await signedInPage(browser, server);
     await page.goto(`${base}/projects/admin/p`);
@@ -107,7 +64,6 @@ run.finish()
 
   after(async () => {
     await browser?.close();
-    for (const cleanup of cleanups) await cleanup();
     await server?.stop();
   });
 
