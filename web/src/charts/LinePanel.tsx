@@ -135,7 +135,7 @@ export function LinePanel(props: LinePanelProps) {
             <ZoomOutIcon />
           </button>
         )}
-        <button className="icon" title="Settings" aria-label="Panel settings" onClick={() => setMenu((m) => !m)}>
+        <button className="icon" title="Settings" aria-label="Panel settings" data-menu-toggle onClick={() => setMenu((m) => !m)}>
           <GearIcon />
         </button>
         {props.onFullscreen && (

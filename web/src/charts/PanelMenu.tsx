@@ -1,6 +1,6 @@
 // A panel's settings (the gear): keys of an added panel, x-axis, smoothing, scales, band,
 // grouping aggregate and size. Unset fields inherit the workspace's settings.
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { Choice, SmoothingInput, XAxisSelect } from "./controls";
 import type { Aggregate, GroupBand } from "./m4";
 import type { Height, PanelModel, PanelSettings, ResolvedSettings, Width } from "./model";
@@ -19,8 +19,28 @@ export interface PanelMenuProps {
 export function PanelMenu(props: PanelMenuProps) {
   const { model, resolved, knownKeys, grouped, onSettings } = props;
   const own = model.settings;
+  const box = useRef<HTMLDivElement>(null);
+  const close = useRef(props.onClose);
+  close.current = props.onClose;
+  useEffect(() => {
+    // A press outside the menu (other than on its gear, which toggles it) or Escape closes it.
+    const onDown = (e: MouseEvent) => {
+      const target = e.target as Element | null;
+      if (box.current?.contains(target)) return;
+      const toggle = target?.closest?.("[data-menu-toggle]");
+      if (toggle && toggle.closest(".panel") === box.current?.closest(".panel")) return;
+      close.current();
+    };
+    const onKey = (e: KeyboardEvent) => e.key === "Escape" && close.current();
+    document.addEventListener("mousedown", onDown);
+    document.addEventListener("keydown", onKey);
+    return () => {
+      document.removeEventListener("mousedown", onDown);
+      document.removeEventListener("keydown", onKey);
+    };
+  }, []);
   return (
-    <div className="panel-menu" role="dialog" aria-label="Panel settings" onMouseDown={(e) => e.stopPropagation()}>
+    <div ref={box} className="panel-menu" role="dialog" aria-label="Panel settings">
       {props.onKeys && <KeysField keys={model.keys} onKeys={props.onKeys} />}
       <label>
         <span>x-axis</span>
