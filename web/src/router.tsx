@@ -1,6 +1,6 @@
 // Routing and URL state: the dashboard keeps everything a user would share (filter, sort,
 // panels, zoom) in the URL, so a link reproduces the view.
-import { useCallback, useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent } from "react";
+import { useCallback, useMemo, useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent } from "react";
 
 const listeners = new Set<() => void>();
 
@@ -48,17 +48,21 @@ export function useQueryParam(name: string): [string | null, (value: string | nu
   return [value, set];
 }
 
-/** A query parameter holding JSON; `fallback` when absent or unreadable. */
+/**
+ * A query parameter holding JSON; `fallback` when absent or unreadable. The value keeps its
+ * identity while the parameter's text is unchanged (pass a constant `fallback` for the same).
+ */
 export function useJsonParam<T>(name: string, fallback: T): [T, (value: T | null) => void] {
   const [raw, setRaw] = useQueryParam(name);
-  let value = fallback;
-  if (raw !== null) {
+  const parsed = useMemo(() => {
+    if (raw === null) return undefined;
     try {
-      value = JSON.parse(raw) as T;
+      return { value: JSON.parse(raw) as T };
     } catch {
-      value = fallback;
+      return undefined;
     }
-  }
+  }, [raw]);
+  const value = parsed === undefined ? fallback : parsed.value;
   const set = useCallback((next: T | null) => setRaw(next === null ? null : JSON.stringify(next)), [setRaw]);
   return [value, set];
 }

@@ -40,6 +40,9 @@ export interface ProjectState {
 
 const Context = createContext<ProjectState | null>(null);
 
+/** The URL parameters' default: one array, so its identity never changes. */
+const NONE: string[] = [];
+
 export function useProject(): ProjectState {
   const state = useContext(Context);
   if (!state) throw new Error("useProject outside ProjectProvider");
@@ -50,8 +53,8 @@ export function ProjectProvider(props: { entity: string; project: string; childr
   const { entity, project } = props;
   const [filter, setFilterParam] = useQueryParam("filter");
   const [sort, setSortParam] = useQueryParam("sort");
-  const [groupBy, setGroupByParam] = useJsonParam<string[]>("group", []);
-  const [hiddenList, setHiddenParam] = useJsonParam<string[]>("hidden", []);
+  const [groupBy, setGroupByParam] = useJsonParam<string[]>("group", NONE);
+  const [hiddenList, setHiddenParam] = useJsonParam<string[]>("hidden", NONE);
   const [runs, setRuns] = useState<Run[]>([]);
   const [total, setTotal] = useState(0);
   const [loading, setLoading] = useState(true);
