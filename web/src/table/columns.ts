@@ -13,7 +13,6 @@ export interface Column {
   /** The sort field text, or null where the server cannot sort by it (duration). */
   sortField: string | null;
   width: number;
-  numeric: boolean;
 }
 
 export interface ColumnLayout {
@@ -21,48 +20,41 @@ export interface ColumnLayout {
   show: string[];
   /** Shown columns kept at the left while scrolling sideways. */
   pin: string[];
+  /** Widths the user dragged, by column. */
+  widths?: Record<string, number>;
 }
 
-const RUN_COLUMNS: Array<[path: string, label: string, width: number, sortable: boolean, numeric: boolean]> = [
-  ["name", "Name", 220, true, false],
-  ["state", "State", 96, true, false],
-  ["created_at", "Created", 150, true, false],
-  ["duration", "Duration", 90, false, true],
-  ["tags", "Tags", 160, true, false],
-  ["id", "ID", 110, true, false],
-  ["group", "Group", 120, true, false],
-  ["job_type", "Job type", 110, true, false],
-  ["host", "Host", 120, true, false],
-  ["notes", "Notes", 200, true, false],
-  ["sweep", "Sweep", 110, true, false],
-  ["updated_at", "Updated", 150, true, false],
-  ["finished_at", "Finished", 150, true, false],
-  ["exit_code", "Exit code", 80, true, true],
-  ["last_step", "Last step", 90, true, true],
-  ["history_rows", "History rows", 100, true, true],
+const RUN_COLUMNS: Array<[path: string, label: string, width: number, sortable: boolean]> = [
+  ["name", "Name", 220, true],
+  ["state", "State", 96, true],
+  ["created_at", "Created", 150, true],
+  ["duration", "Duration", 90, false],
+  ["tags", "Tags", 160, true],
+  ["id", "ID", 110, true],
+  ["group", "Group", 120, true],
+  ["job_type", "Job type", 110, true],
+  ["host", "Host", 120, true],
+  ["notes", "Notes", 200, true],
+  ["sweep", "Sweep", 110, true],
+  ["updated_at", "Updated", 150, true],
+  ["finished_at", "Finished", 150, true],
+  ["exit_code", "Exit code", 80, true],
+  ["last_step", "Last step", 90, true],
+  ["history_rows", "History rows", 100, true],
 ];
 
 /** Every column the runs offer, the run's own fields first. */
 export function availableColumns(runs: Run[]): Column[] {
-  const columns: Column[] = RUN_COLUMNS.map(([path, label, width, sortable, numeric]) => ({
+  const columns: Column[] = RUN_COLUMNS.map(([path, label, width, sortable]) => ({
     path,
     label,
     group: "run",
     sortField: sortable ? path : null,
     width,
-    numeric,
   }));
   for (const group of ["summary", "config", "metadata"] as const) {
     for (const path of leafPaths(runs, group)) {
-      const numeric = runs.some((run) => typeof fieldValue(run, path) === "number");
-      columns.push({
-        path,
-        label: path.slice(group.length + 1),
-        group,
-        sortField: queryPath(path),
-        width: numeric ? 110 : 140,
-        numeric,
-      });
+      columns.push({ path, label: path.slice(group.length + 1), group, sortField: queryPath(path), width: 120 });
     }
   }
   return columns;
@@ -79,7 +71,6 @@ export function unknownColumn(path: string): Column {
     group,
     sortField: path === "duration" ? null : queryPath(path),
     width: 120,
-    numeric: false,
   };
 }
 
@@ -120,7 +111,22 @@ export function dropColumn(layout: ColumnLayout, path: string, target: string): 
 
 export function toggleColumn(layout: ColumnLayout, path: string, visible: boolean): ColumnLayout {
   if (visible) return layout.show.includes(path) ? layout : { ...layout, show: [...layout.show, path] };
-  return { show: layout.show.filter((p) => p !== path), pin: layout.pin.filter((p) => p !== path) };
+  return { ...layout, show: layout.show.filter((p) => p !== path), pin: layout.pin.filter((p) => p !== path) };
+}
+
+/** A layout read from the URL, or null when it is not one. */
+export function readLayout(raw: unknown): ColumnLayout | null {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return null;
+  const { show, pin, widths } = raw as { show?: unknown; pin?: unknown; widths?: unknown };
+  const strings = (value: unknown) => (Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : []);
+  if (!Array.isArray(show)) return null;
+  const layout: ColumnLayout = { show: [...new Set(strings(show))], pin: strings(pin) };
+  layout.pin = layout.pin.filter((p) => layout.show.includes(p));
+  if (widths && typeof widths === "object" && !Array.isArray(widths)) {
+    const valid = Object.entries(widths).filter(([, w]) => typeof w === "number" && w >= 40 && w <= 2000);
+    if (valid.length) layout.widths = Object.fromEntries(valid) as Record<string, number>;
+  }
+  return layout;
 }
 
 export function togglePin(layout: ColumnLayout, path: string): ColumnLayout {
