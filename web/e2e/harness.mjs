@@ -30,7 +30,10 @@ export async function startServer() {
     XDG_CONFIG_HOME: path.join(root, "config"),
     XDG_DATA_HOME: path.join(root, "share"),
   });
-  const child = spawn(bin, ["server", "--host", "127.0.0.1", "--port", "0", "--data", path.join(root, "data")], {
+  // The dashboard as built in this checkout (`npm run build`), whatever the binary carries.
+  const args = ["server", "--host", "127.0.0.1", "--port", "0", "--data", path.join(root, "data")];
+  args.push("--web-dir", path.join(REPO, "web/dist"));
+  const child = spawn(bin, args, {
     env,
     stdio: ["ignore", "pipe", "pipe"],
   });

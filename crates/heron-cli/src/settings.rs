@@ -36,6 +36,9 @@ pub struct ServerArgs {
     /// Memory in MiB for the chart-read cache of chunk summaries and points [default: 256]
     #[arg(long, env = "HERON_CACHE_MB")]
     cache_mb: Option<u64>,
+    /// Serve the dashboard from this folder (a built `web/dist`) instead of the one built in
+    #[arg(long, env = "HERON_WEB_DIR")]
+    web_dir: Option<PathBuf>,
     /// TOML file with any of the settings above (keys as the flags, with underscores)
     #[arg(long, env = "HERON_CONFIG")]
     config: Option<PathBuf>,
@@ -55,6 +58,7 @@ struct FileSettings {
     heartbeat_timeout: Option<f64>,
     durability: Option<String>,
     cache_mb: Option<u64>,
+    web_dir: Option<PathBuf>,
 }
 
 pub struct Settings {
@@ -93,6 +97,15 @@ impl ServerArgs {
         server.heartbeat_timeout = Duration::from_secs_f64(heartbeat);
         server.durability = durability;
         server.cache_bytes = self.cache_mb.or(file.cache_mb).unwrap_or(256) * 1024 * 1024;
+        server.web_dir = self.web_dir.or(file.web_dir);
+        if let Some(dir) = &server.web_dir
+            && !dir.join("index.html").is_file()
+        {
+            bail!(
+                "--web-dir {}: no index.html there; build the dashboard with `cd web && npm run build`",
+                dir.display()
+            );
+        }
         Ok(Settings {
             demo: self.demo,
             host: self.host.or(file.host).unwrap_or_else(|| "127.0.0.1".to_string()),

@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 
 use crate::error::{ErrorKind, Result};
 use crate::history::{Buckets, Point, StepBuckets, Summary, reduce_points};
-use crate::store::{RunRef, Store, User};
+use crate::store::{RunMetric, RunRef, Store, User};
 
 /// One check: runs against a fresh, empty store and panics on the first difference.
 pub type CheckFn = for<'a> fn(&'a dyn Store) -> BoxFuture<'a, ()>;
@@ -78,6 +78,9 @@ macro_rules! conformance_checks {
             chart_missing_runs_and_keys,
             console,
             files,
+            dashboard_passwords_and_session_keys,
+            dashboard_views,
+            dashboard_run_metrics,
         );
     };
 }
@@ -2043,4 +2046,104 @@ mod tests {
         let names: BTreeSet<&str> = CHECKS.iter().map(|(name, _)| *name).collect();
         assert_eq!(names.len(), CHECKS.len());
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dashboard: passwords, session keys, saved views, run metrics
+// ---------------------------------------------------------------------------------------------
+
+pub async fn dashboard_passwords_and_session_keys(store: &dyn Store) {
+    let alice = setup(store).await;
+    assert_eq!(ok("password_of before any is set", store.password_of(ENTITY).await), None);
+    ok("set_password", store.set_password(alice.id, Some("$argon2id$hash-1")).await);
+    assert_eq!(
+        ok("password_of", store.password_of(ENTITY).await),
+        Some((alice.clone(), "$argon2id$hash-1".to_string()))
+    );
+    ok("set_password again", store.set_password(alice.id, Some("$argon2id$hash-2")).await);
+    assert_eq!(ok("password_of", store.password_of(ENTITY).await).map(|(_, h)| h).as_deref(), Some("$argon2id$hash-2"));
+    assert_eq!(ok("password_of an unknown user", store.password_of("nobody").await), None);
+    ok("set_password None", store.set_password(alice.id, None).await);
+    assert_eq!(ok("password_of after removal", store.password_of(ENTITY).await), None);
+    expect_err("set_password of an unknown user", store.set_password(9999, Some("x")).await, ErrorKind::NotFound);
+
+    ok("add_api_key session", store.add_api_key(alice.id, "session-key").await);
+    assert_eq!(ok("user_by_key session", store.user_by_key("session-key").await), Some(alice.clone()));
+    ok("delete_api_key", store.delete_api_key("session-key").await);
+    assert_eq!(ok("user_by_key after delete", store.user_by_key("session-key").await), None);
+    assert_eq!(ok("the first key stays", store.user_by_key("alice-key").await), Some(alice));
+    ok("delete_api_key of an unknown key", store.delete_api_key("nothing").await);
+}
+
+pub async fn dashboard_views(store: &dyn Store) {
+    setup(store).await;
+    new_run(store, "a").await;
+    assert_eq!(ok("list_views empty", store.list_views(ENTITY, PROJECT).await), Vec::new());
+    let saved = ok("put_view", store.put_view(ENTITY, PROJECT, "loss ✓", &json!({"ws": {"x": "step"}})).await);
+    assert_eq!(saved.name, "loss ✓");
+    assert_eq!(saved.state, json!({"ws": {"x": "step"}}));
+    ok("put_view b", store.put_view(ENTITY, PROJECT, "b", &json!({})).await);
+    ok("put_view replaces", store.put_view(ENTITY, PROJECT, "b", &json!({"filter": "state = \"running\""})).await);
+    let views = ok("list_views", store.list_views(ENTITY, PROJECT).await);
+    let names: Vec<&str> = views.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, vec!["b", "loss ✓"], "views are listed by name, one per name");
+    assert_eq!(views[0].state, json!({"filter": "state = \"running\""}), "a second put replaces the state");
+    expect_err(
+        "put_view with a non-object",
+        store.put_view(ENTITY, PROJECT, "c", &json!([1])).await,
+        ErrorKind::InvalidArgument,
+    );
+    expect_err(
+        "put_view with an empty name",
+        store.put_view(ENTITY, PROJECT, "", &json!({})).await,
+        ErrorKind::InvalidArgument,
+    );
+    expect_err(
+        "put_view in a missing project",
+        store.put_view(ENTITY, "nope", "v", &json!({})).await,
+        ErrorKind::NotFound,
+    );
+    ok("delete_view", store.delete_view(ENTITY, PROJECT, "b").await);
+    expect_err("delete_view again", store.delete_view(ENTITY, PROJECT, "b").await, ErrorKind::NotFound);
+    assert_eq!(ok("list_views", store.list_views(ENTITY, PROJECT).await).len(), 1);
+}
+
+pub async fn dashboard_run_metrics(store: &dyn Store) {
+    setup(store).await;
+    let a = new_run(store, "a").await;
+    let b = new_run(store, "b").await;
+    new_run(store, "c").await;
+    append(
+        store,
+        &a,
+        1,
+        vec![
+            row(0, 1.0, &[("loss", 3.0), ("acc", 0.1)], &[("text", json!("x"))]),
+            row(1, 2.0, &[("loss", f64::NAN)], &[]),
+            row(2, 3.0, &[("loss", 1.5)], &[]),
+        ],
+    )
+    .await;
+    append(store, &b, 1, vec![row(0, 1.0, &[("loss", 9.0)], &[]), row(1, 2.0, &[("loss", f64::NAN)], &[])]).await;
+    let keys = vec!["loss".to_string(), "acc".to_string(), "text".to_string(), "missing".to_string()];
+    let mut metrics = ok("run_metrics", store.run_metrics(ENTITY, PROJECT, &keys).await);
+    metrics.sort_by(|x, y| (&x.run, &x.key).cmp(&(&y.run, &y.key)));
+    let metric = |run: &str, key: &str, count, min, max, last| RunMetric {
+        run: run.into(),
+        key: key.into(),
+        count,
+        min,
+        max,
+        last,
+    };
+    assert_eq!(
+        metrics,
+        vec![
+            metric("a", "acc", 1, Some(0.1), Some(0.1), Some(0.1)),
+            metric("a", "loss", 3, Some(1.5), Some(3.0), Some(1.5)),
+            metric("b", "loss", 2, Some(9.0), Some(9.0), None),
+        ],
+        "scalar keys only; min and max ignore NaN; a NaN last value is None; runs without the key are absent"
+    );
+    expect_err("run_metrics of a missing project", store.run_metrics(ENTITY, "nope", &keys).await, ErrorKind::NotFound);
 }

@@ -8,6 +8,7 @@ pub mod chart;
 pub mod conformance;
 pub mod error;
 pub mod history;
+pub mod importance;
 pub mod ingest;
 pub mod keys;
 pub mod merge;
@@ -17,4 +18,4 @@ pub mod store;
 pub mod time;
 
 pub use error::{Error, ErrorKind, Result};
-pub use store::{BlobStore, ByteStream, RunRef, Store, User};
+pub use store::{BlobStore, ByteStream, RunMetric, RunRef, Store, User};

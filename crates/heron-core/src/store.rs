@@ -7,7 +7,8 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 use heron_types::{
     ChartQuery, ChartResponse, ConsoleAppend, ConsolePage, Entity, HistoryBatch, HistoryPage, IngestAck, KeyInfo,
-    Project, ProjectCreate, Run, RunFile, RunPatch, RunUpsert, RunUpserted, SeriesColumns, Stream, SystemBatch,
+    Project, ProjectCreate, Run, RunFile, RunPatch, RunUpsert, RunUpserted, SavedView, SeriesColumns, Stream,
+    SystemBatch,
 };
 use serde_json::Value;
 
@@ -126,6 +127,35 @@ pub trait Store: Send + Sync + 'static {
     async fn record_file(&self, run: &RunRef, file: &RunFile) -> Result<()>;
     async fn list_files(&self, run: &RunRef) -> Result<Vec<RunFile>>;
     async fn get_file(&self, run: &RunRef, path: &str) -> Result<RunFile>;
+
+    // --- dashboard: sign-in, saved views, metric statistics ---
+    /// Sets (or with `None` removes) a user's password hash (a PHC string).
+    async fn set_password(&self, user_id: i64, password_hash: Option<&str>) -> Result<()>;
+    /// The user of this name and their password hash, when they have a password.
+    async fn password_of(&self, user: &str) -> Result<Option<(User, String)>>;
+    /// Revokes one API key (a browser session's); unknown keys are ignored.
+    async fn delete_api_key(&self, key_hash: &str) -> Result<()>;
+    /// The project's saved views, by name.
+    async fn list_views(&self, entity: &str, project: &str) -> Result<Vec<SavedView>>;
+    /// Creates or replaces a view.
+    async fn put_view(&self, entity: &str, project: &str, name: &str, state: &Value) -> Result<SavedView>;
+    /// Deletes a view; a missing one is `NotFound`.
+    async fn delete_view(&self, entity: &str, project: &str, name: &str) -> Result<()>;
+    /// Statistics of the scalar history keys `keys` of every run of the project, from the
+    /// per-key records ingest keeps (no point is read).
+    async fn run_metrics(&self, entity: &str, project: &str, keys: &[String]) -> Result<Vec<RunMetric>>;
+}
+
+/// Count, minimum, maximum (both ignoring NaN) and last value of one history key of one run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunMetric {
+    pub run: String,
+    pub key: String,
+    pub count: u64,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    /// `None` when the last value was NaN.
+    pub last: Option<f64>,
 }
 
 pub type ByteStream = BoxStream<'static, Result<Bytes>>;

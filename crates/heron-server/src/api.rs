@@ -26,14 +26,15 @@ use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::IntoParams;
 
-use crate::AppState;
 use crate::auth::{self, Caller, KEY_COOKIE};
 use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
+use crate::{AppState, dashboard};
 
 pub fn router(state: AppState) -> Router {
     let run = "/projects/{entity}/{project}/runs/{run}";
     let protected = Router::new()
         .route("/viewer", get(viewer))
+        .route("/viewer/password", axum::routing::put(dashboard::set_password))
         .route("/users", post(create_user))
         .route("/entities", post(create_team))
         .route("/entities/{entity}", get(get_entity))
@@ -42,6 +43,12 @@ pub fn router(state: AppState) -> Router {
         .route("/projects/{entity}/{project}/runs", get(list_runs).post(upsert_run))
         .route("/projects/{entity}/{project}/chart", post(chart))
         .route("/projects/{entity}/{project}/events", get(project_events))
+        .route("/projects/{entity}/{project}/importance", post(dashboard::importance))
+        .route("/projects/{entity}/{project}/views", get(dashboard::list_views))
+        .route(
+            "/projects/{entity}/{project}/views/{name}",
+            axum::routing::put(dashboard::put_view).delete(dashboard::delete_view),
+        )
         .route(run, get(get_run).patch(patch_run).delete(delete_run))
         .route(&format!("{run}/config"), axum::routing::patch(merge_config))
         .route(&format!("{run}/summary"), axum::routing::patch(merge_summary))
@@ -61,13 +68,13 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/health", get(health))
         .route("/openapi.json", get(openapi))
+        .route("/session", post(dashboard::create_session).delete(dashboard::delete_session))
         .merge(protected)
         .fallback(not_found);
     Router::new()
         .nest("/api/v1", api)
-        .route("/", get(index))
         .route("/login", get(login))
-        .fallback(not_found)
+        .fallback(crate::ui::serve)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
         .layer(RequestDecompressionLayer::new())
@@ -92,13 +99,6 @@ async fn method_not_allowed() -> Response {
         },
     };
     (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
-}
-
-async fn index() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        "Heron server. API: /api/v1 (OpenAPI document: /api/v1/openapi.json).\n",
-    )
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -126,8 +126,8 @@ async fn login(State(state): State<AppState>, ApiQuery(params): ApiQuery<LoginPa
 
 #[derive(Deserialize)]
 pub struct ProjectPath {
-    entity: String,
-    project: String,
+    pub(crate) entity: String,
+    pub(crate) project: String,
 }
 
 #[derive(Deserialize)]
@@ -258,7 +258,7 @@ pub struct RunListParams {
     cursor: Option<String>,
 }
 
-fn query_error(what: &str, error: heron_core::query::ParseError) -> ApiError {
+pub(crate) fn query_error(what: &str, error: heron_core::query::ParseError) -> ApiError {
     ApiError(Error::invalid(format!("{what}: {} at column {}", error.message, error.column)))
 }
 
@@ -280,15 +280,12 @@ pub async fn list_runs(
         return Err(Error::invalid(format!("limit must be 1 to {}", limits::MAX_PAGE_RUNS)).into());
     }
     let runs = state.store.list_runs(&path.entity, &path.project).await?;
+    let paths = filter.fields().into_iter().chain(sort.iter().map(|key| &key.field));
+    let documents = dashboard::run_documents(&state, &path.entity, &path.project, runs, paths).await?;
     // Filtering and sorting are CPU work over every run: keep them off the async executor.
     let page = tokio::task::spawn_blocking(move || {
-        let mut matching: Vec<(Value, Run)> = runs
-            .into_iter()
-            .filter_map(|run| {
-                let document = serde_json::to_value(&run).ok()?;
-                filter.matches(&document).then_some((document, run))
-            })
-            .collect();
+        let mut matching: Vec<(Value, Run)> =
+            documents.into_iter().filter(|(document, _)| filter.matches(document)).collect();
         matching.sort_by(|a, b| compare_runs(&a.0, &b.0, &sort));
         let total = matching.len() as u64;
         let start = match &cursor {

@@ -37,10 +37,15 @@ fn key_from_headers(headers: &HeaderMap) -> Option<String> {
         }
         return None;
     }
+    cookie_key(headers)
+}
+
+/// The key in the `heron_key` cookie (a browser session), if any.
+pub fn cookie_key(headers: &HeaderMap) -> Option<String> {
     let cookies = headers.get(axum::http::header::COOKIE)?.to_str().ok()?;
     cookies.split(';').find_map(|pair| {
         let (name, value) = pair.trim().split_once('=')?;
-        (name == KEY_COOKIE).then(|| value.to_string())
+        (name == KEY_COOKIE && !value.is_empty()).then(|| value.to_string())
     })
 }
 

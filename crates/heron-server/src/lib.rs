@@ -6,10 +6,14 @@
 
 mod api;
 mod auth;
+mod dashboard;
 mod error;
 mod events;
 mod export;
 mod openapi;
+mod ui;
+
+pub use ui::embedded as dashboard_embedded;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -42,6 +46,8 @@ pub struct ServerConfig {
     pub durability: Durability,
     /// Memory for chart reads' cache of chunk summaries and points.
     pub cache_bytes: u64,
+    /// Serve the dashboard from this folder (a `web/dist`) instead of the built-in one.
+    pub web_dir: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -53,6 +59,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("heartbeat_timeout", &self.heartbeat_timeout)
             .field("durability", &self.durability)
             .field("cache_bytes", &self.cache_bytes)
+            .field("web_dir", &self.web_dir)
             .finish()
     }
 }
@@ -66,6 +73,7 @@ impl ServerConfig {
             heartbeat_timeout: Duration::from_secs(300),
             durability: Durability::Full,
             cache_bytes: 256 * 1024 * 1024,
+            web_dir: None,
         }
     }
 }

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{api, export};
+use crate::{api, dashboard, export};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,6 +18,8 @@ use crate::{api, export};
         api::append_history, api::history_rows, api::history_keys, api::history_series, export::export,
         api::append_system, api::system_rows, api::chart, api::project_events,
         api::append_console, api::read_console, api::list_files, api::upload_file, api::download_file,
+        dashboard::create_session, dashboard::delete_session, dashboard::set_password,
+        dashboard::list_views, dashboard::put_view, dashboard::delete_view, dashboard::importance,
     ),
     components(schemas(heron_types::ErrorBody, heron_types::RunState, heron_types::Stream, heron_types::ResumeMode)),
     modifiers(&Security),
@@ -25,7 +27,7 @@ use crate::{api, export};
     tags(
         (name = "server"), (name = "accounts"), (name = "projects"), (name = "runs"),
         (name = "history", description = "Metrics: ingest (batched, idempotent by `seq`), raw pages, M4 chart reads, export, live events"),
-        (name = "console"), (name = "files"),
+        (name = "console"), (name = "files"), (name = "views", description = "Named dashboard views of a project"),
     )
 )]
 struct ApiDoc;

@@ -8,6 +8,7 @@
 
 mod accounts;
 mod cache;
+mod dashboard;
 mod history;
 mod migrations;
 mod runs;
@@ -178,15 +179,15 @@ fn open_connection(path: &Path, options: &SqliteOptions, read_only: bool) -> Res
 
 mod store_impl {
     use async_trait::async_trait;
-    use heron_core::{Result, RunRef, Store, User};
+    use heron_core::{Result, RunMetric, RunRef, Store, User};
     use heron_types::{
         ChartQuery, ChartResponse, ConsoleAppend, ConsolePage, Entity, HistoryBatch, HistoryPage, IngestAck, KeyInfo,
-        Project, ProjectCreate, Run, RunFile, RunPatch, RunUpsert, RunUpserted, SeriesColumns, Stream, SystemBatch,
-        XAxis,
+        Project, ProjectCreate, Run, RunFile, RunPatch, RunUpsert, RunUpserted, SavedView, SeriesColumns, Stream,
+        SystemBatch, XAxis,
     };
     use serde_json::Value;
 
-    use crate::{SqliteStore, accounts, history, runs};
+    use crate::{SqliteStore, accounts, dashboard, history, runs};
 
     /// Charts over at least this many runs are reduced on two threads.
     const PARALLEL_CHART_RUNS: usize = 8;
@@ -427,6 +428,42 @@ mod store_impl {
         async fn get_file(&self, run: &RunRef, path: &str) -> Result<RunFile> {
             let (run, path) = (run.clone(), path.to_string());
             self.read(move |conn| runs::get_file(conn, &run, &path)).await
+        }
+
+        async fn set_password(&self, user_id: i64, password_hash: Option<&str>) -> Result<()> {
+            let hash = password_hash.map(str::to_string);
+            self.write(move |conn| dashboard::set_password(conn, user_id, hash.as_deref())).await
+        }
+
+        async fn password_of(&self, user: &str) -> Result<Option<(User, String)>> {
+            let user = user.to_string();
+            self.read(move |conn| dashboard::password_of(conn, &user)).await
+        }
+
+        async fn delete_api_key(&self, key_hash: &str) -> Result<()> {
+            let key_hash = key_hash.to_string();
+            self.write(move |conn| dashboard::delete_api_key(conn, &key_hash)).await
+        }
+
+        async fn list_views(&self, entity: &str, project: &str) -> Result<Vec<SavedView>> {
+            let (entity, project) = (entity.to_string(), project.to_string());
+            self.read(move |conn| dashboard::list_views(conn, &entity, &project)).await
+        }
+
+        async fn put_view(&self, entity: &str, project: &str, name: &str, state: &Value) -> Result<SavedView> {
+            let (entity, project, name, state) =
+                (entity.to_string(), project.to_string(), name.to_string(), state.clone());
+            self.write(move |conn| dashboard::put_view(conn, &entity, &project, &name, &state)).await
+        }
+
+        async fn delete_view(&self, entity: &str, project: &str, name: &str) -> Result<()> {
+            let (entity, project, name) = (entity.to_string(), project.to_string(), name.to_string());
+            self.write(move |conn| dashboard::delete_view(conn, &entity, &project, &name)).await
+        }
+
+        async fn run_metrics(&self, entity: &str, project: &str, keys: &[String]) -> Result<Vec<RunMetric>> {
+            let (entity, project, keys) = (entity.to_string(), project.to_string(), keys.to_vec());
+            self.read(move |conn| dashboard::run_metrics(conn, &entity, &project, &keys)).await
         }
     }
 }

@@ -137,6 +137,17 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (run_pk, path)
     ) WITHOUT ROWID;
     "#,
+    // 2: dashboard sign-in with a password, and saved workspace views.
+    r#"
+    ALTER TABLE users ADD COLUMN password_hash TEXT;
+    CREATE TABLE views (
+        project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        state TEXT NOT NULL,
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (project_id, name)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {

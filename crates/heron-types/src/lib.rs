@@ -51,6 +51,15 @@ pub mod limits {
     pub const MAX_SERIES_POINTS: usize = 10_000_000;
     /// Tags on one run.
     pub const MAX_TAGS: usize = 1_000;
+    /// Saved views per project, and the size of one view's state as JSON text.
+    pub const MAX_VIEWS: usize = 1_000;
+    pub const MAX_VIEW_BYTES: usize = 256 * 1024;
+    /// Runs and parameters one importance request may take.
+    pub const MAX_IMPORTANCE_RUNS: usize = 10_000;
+    pub const MAX_IMPORTANCE_PARAMS: usize = 200;
+    /// Password length bounds, in bytes.
+    pub const MIN_PASSWORD_BYTES: usize = 8;
+    pub const MAX_PASSWORD_BYTES: usize = 1024;
 }
 
 /// The error body of every failed request: `{"error": {"kind": "...", "message": "..."}}`.
@@ -593,6 +602,79 @@ pub struct UserCreated {
     pub admin: bool,
     /// Shown once; only its hash is stored.
     pub api_key: String,
+}
+
+/// A named workspace view of a project: the dashboard's state (panels, filter, sort, ...) as
+/// it saved it. The server keeps it as given.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+pub struct SavedView {
+    pub name: String,
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
+    pub state: Value,
+    pub updated_at: String,
+}
+
+/// Body of `PUT /projects/{entity}/{project}/views/{name}`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ViewPut {
+    /// A JSON object.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Object))]
+    pub state: Value,
+}
+
+/// Body of `POST /session`: sign in with `key` (an API key), or with `user` and `password`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SessionCreate {
+    pub key: Option<String>,
+    pub user: Option<String>,
+    pub password: Option<String>,
+}
+
+/// Body of `PUT /viewer/password`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PasswordSet {
+    pub password: String,
+}
+
+/// Body of `POST /projects/{entity}/{project}/importance`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ImportanceQuery {
+    /// Run ids of the project to learn from.
+    pub runs: Vec<String>,
+    /// The metric to explain, as a run field path (`summary.val_loss`).
+    pub target: String,
+    /// Parameters as run field paths; every numeric or boolean `config` leaf when absent.
+    pub params: Option<Vec<String>>,
+}
+
+/// How much one parameter explains of the target.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+pub struct ParamImportance {
+    pub param: String,
+    /// Pearson correlation with the target; null when the parameter or the target is constant.
+    pub correlation: Option<f64>,
+    /// Permutation importance in a random forest, scaled so that all parameters sum to 1.
+    pub importance: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+pub struct ImportanceResponse {
+    pub target: String,
+    /// Runs that had a numeric target (the others are left out).
+    pub runs_used: u64,
+    /// Most important first.
+    pub params: Vec<ParamImportance>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -32,6 +32,12 @@ impl FieldPath {
         &self.segments
     }
 
+    /// The value at this path in a run document, as filters read it (a missing nested key
+    /// falls back to the joined segments as one flat key).
+    pub fn get<'a>(&self, document: &'a serde_json::Value) -> Option<&'a serde_json::Value> {
+        super::eval::lookup(document, &self.segments)
+    }
+
     /// Whether this is one of the run's own timestamp fields, which compare as instants.
     pub(crate) fn is_timestamp(&self) -> bool {
         matches!(self.segments.as_slice(), [only] if TIMESTAMP_FIELDS.contains(&only.as_str()))
@@ -240,6 +246,21 @@ pub(crate) enum Expr {
         path: FieldPath,
         negated: bool,
     },
+}
+
+impl Expr {
+    /// Calls `visit` with every field path the expression reads.
+    pub(crate) fn visit_paths<'a>(&'a self, visit: &mut impl FnMut(&'a FieldPath)) {
+        match self {
+            Expr::And(items) | Expr::Or(items) => items.iter().for_each(|item| item.visit_paths(visit)),
+            Expr::Not(inner) => inner.visit_paths(visit),
+            Expr::Compare { path, .. }
+            | Expr::In { path, .. }
+            | Expr::Matches { path, .. }
+            | Expr::Contains { path, .. }
+            | Expr::Exists { path, .. } => visit(path),
+        }
+    }
 }
 
 impl fmt::Display for Expr {

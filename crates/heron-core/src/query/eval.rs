@@ -149,7 +149,7 @@ pub(crate) fn present<'a>(run: &'a Value, path: &FieldPath) -> Option<&'a Value>
 
 /// Walks nested objects. Where a nested key is missing, joined segments are tried as one flat
 /// key, because configs logged by wandb often hold keys like `"optimizer.lr"`.
-fn lookup<'a>(value: &'a Value, segments: &[String]) -> Option<&'a Value> {
+pub(crate) fn lookup<'a>(value: &'a Value, segments: &[String]) -> Option<&'a Value> {
     if segments.is_empty() {
         return Some(value);
     }

@@ -32,6 +32,20 @@ use serde_json::Value;
 pub use ast::FieldPath;
 pub use sort::{Cursor, SortKey, compare_runs, parse_sort};
 
+/// Statistics a run document offers per history key under `metrics.<key>.<stat>`.
+pub const METRIC_STATS: [&str; 4] = ["min", "max", "last", "count"];
+
+/// The history key that `metrics.<key>.<stat>` names (`metrics.train/loss.min` → `train/loss`;
+/// a key with dots is its segments joined, ``metrics.`val.acc`.max`` → `val.acc`).
+pub fn metric_key(path: &FieldPath) -> Option<String> {
+    match path.segments() {
+        [first, key @ .., stat] if first == "metrics" && !key.is_empty() && METRIC_STATS.contains(&stat.as_str()) => {
+            Some(key.join("."))
+        }
+        _ => None,
+    }
+}
+
 /// A syntax error, located by a 1-based column counted in characters.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{message} (column {column})")]
@@ -59,6 +73,15 @@ impl Filter {
     /// Parses a filter; an empty or whitespace-only source matches all runs.
     pub fn parse(src: &str) -> Result<Filter, ParseError> {
         Ok(Filter { expr: parser::parse_filter(src)? })
+    }
+
+    /// The field paths the filter reads, in order of appearance.
+    pub fn fields(&self) -> Vec<&FieldPath> {
+        let mut paths = Vec::new();
+        if let Some(expr) = &self.expr {
+            expr.visit_paths(&mut |path| paths.push(path));
+        }
+        paths
     }
 
     /// Whether the run document satisfies the filter.
