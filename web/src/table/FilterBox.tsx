@@ -132,7 +132,7 @@ export function FilterBox(props: {
                 accept(item);
               }}
             >
-              {item.label}
+              <span className="rt-suggestion-label">{item.label}</span>
               <span className="rt-suggestion-kind">{item.kind}</span>
             </li>
           ))}

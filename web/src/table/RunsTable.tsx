@@ -229,16 +229,16 @@ export function RunsTable(props: { compact?: boolean }) {
         <FilterBox filter={state.filter} setFilter={state.setFilter} error={state.error} fields={fields} valuesOf={valuesOf} />
         {!compact && (
           <div className="rt-tools">
-            <Popover label="Builder" title="Build a filter from conditions" testId="open-builder">
+            <Popover label="Builder" title="Build a filter from conditions" testId="open-builder" align="right">
               {(close) => <FilterBuilder filter={state.filter} setFilter={state.setFilter} fields={fields} onDone={close} />}
             </Popover>
-            <Popover label={sortKeys.length ? `Sort (${sortKeys.length})` : "Sort"} testId="open-sort">
+            <Popover label={sortKeys.length ? `Sort (${sortKeys.length})` : "Sort"} testId="open-sort" align="right">
               {() => <SortMenu sort={sort} setSort={setSort} columns={columns} />}
             </Popover>
-            <Popover label={groupBy.length ? `Group (${groupBy.length})` : "Group"} testId="open-group">
+            <Popover label={groupBy.length ? `Group (${groupBy.length})` : "Group"} testId="open-group" align="right">
               {() => <GroupMenu groupBy={groupBy} setGroupBy={state.setGroupBy} columns={columns} />}
             </Popover>
-            <Popover label="Columns" testId="open-columns">
+            <Popover label="Columns" testId="open-columns" align="right">
               {() => <ColumnManager layout={layout} setLayout={setLayout} columns={columns} onReset={() => setLayoutParam(null)} />}
             </Popover>
             <button type="button" className="rt-tool" onClick={exportCsv} disabled={exporting} data-testid="export-csv">
@@ -295,7 +295,7 @@ export function RunsTable(props: { compact?: boolean }) {
                 onMouseDown={(event) => event.shiftKey && event.preventDefault()}
                 onClick={(event) => onHeaderClick(event, column)}
               >
-                {column.group !== "run" && <span className="rt-th-group">{column.group}</span>}
+                {column.group !== "run" && !compact && <span className="rt-th-group">{column.group}</span>}
                 <span className="rt-th-label">{column.label}</span>
                 {rank && (
                   <span className="rt-sort-mark">
