@@ -102,6 +102,90 @@ test("the one-time login link signs in and shows the projects", async () => {
   await context.close();
 });
 
+test("set a password under Account, then sign in with user and password", async () => {
+  const page = await signedInPage(browser, server);
+  await page.goto(`${server.url}/`);
+  await page.getByTestId("new-password").fill("short");
+  await page.getByTestId("repeat-password").fill("short");
+  await page.getByTestId("set-password").getByRole("button", { name: "Set password" }).click();
+  const message = page.getByTestId("password-message");
+  await message.waitFor();
+  assert.match(await message.getAttribute("class"), /error/, "the server refuses a short password");
+  await page.getByTestId("new-password").fill("correct horse battery");
+  await page.getByTestId("repeat-password").fill("correct horse battery");
+  await page.getByTestId("set-password").getByRole("button", { name: "Set password" }).click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="password-message"]')?.className === "ok");
+  await page.context().close();
+
+  const context = await browser.newContext();
+  const fresh = await context.newPage();
+  await fresh.goto(`${server.url}/signin?next=${encodeURIComponent(`/projects/${ENTITY}/${PROJECT}?tab=table`)}`);
+  await fresh.getByTestId("signin-mode-password").click();
+  await fresh.getByTestId("signin-user").fill(ENTITY);
+  await fresh.getByTestId("signin-password").fill("wrong password");
+  await fresh.getByTestId("signin-submit").click();
+  await fresh.getByTestId("signin-error").waitFor();
+  await fresh.getByTestId("signin-password").fill("correct horse battery");
+  await fresh.getByTestId("signin-submit").click();
+  await fresh.waitForURL(projectUrl("?tab=table"));
+  await fresh.locator('[data-testid="run-row"]').first().waitFor();
+  await context.close();
+});
+
+test("a server without runs tells how to log the first one", async () => {
+  const empty = await startServer();
+  try {
+    const page = await signedInPage(browser, empty);
+    await page.goto(`${empty.url}/`);
+    const note = page.getByTestId("projects-empty");
+    await note.waitFor();
+    assert.match(await note.innerText(), /heron\.init\(project='quickstart'\)/);
+    await page.context().close();
+  } finally {
+    await empty.stop();
+  }
+});
+
+test("columns: show one from the manager, move it, pin it; edit a run colour", async () => {
+  const page = await signedInPage(browser, server, { width: 700, height: 700 });
+  await page.goto(projectUrl("?tab=table"));
+  await page.locator('[data-testid="run-row"]').nth(RUNS.length - 1).waitFor();
+  await page.getByTestId("open-columns").click();
+  await page.getByTestId("column-search").fill("history_rows");
+  await page.getByTestId("column-manager").getByText("history_rows", { exact: true }).click();
+  await page.getByTestId("col-history_rows").waitFor();
+  // Up to the front, then pinned.
+  const shown = page.getByTestId("shown-history_rows");
+  while ((await page.getByTestId("column-manager").locator("li[data-testid^=shown-]").first().getAttribute("data-testid")) !== "shown-history_rows") {
+    await shown.getByTitle("Move left").click();
+  }
+  await shown.getByRole("checkbox").check();
+  const layout = JSON.parse(new URL(page.url()).searchParams.get("cols"));
+  assert.equal(layout.show[0], "history_rows");
+  assert.ok(layout.pin.includes("history_rows"));
+  await page.keyboard.press("Escape");
+  const headers = await page.locator('.rt-head [data-testid^="col-"]').evaluateAll((cells) => cells.map((cell) => cell.dataset.testid));
+  assert.deepEqual(headers.slice(0, 2), ["col-history_rows", "col-name"], "pinned columns first, in layout order");
+  // Pinned columns stay in place when the table scrolls sideways; the others move.
+  const before = await page.getByTestId("col-history_rows").boundingBox();
+  const stateBefore = await page.getByTestId("col-state").boundingBox();
+  const scrolled = await page.locator(".rt-scroll").evaluate((element) => {
+    element.scrollLeft = 400;
+    return element.scrollLeft;
+  });
+  assert.ok(scrolled > 100, `the table scrolls sideways (${scrolled} px)`);
+  await page.waitForTimeout(100);
+  const afterScroll = await page.getByTestId("col-history_rows").boundingBox();
+  assert.equal(Math.round(afterScroll.x), Math.round(before.x));
+  const stateAfter = await page.getByTestId("col-state").boundingBox();
+  assert.equal(Math.round(stateAfter.x), Math.round(stateBefore.x - scrolled));
+
+  const row = page.locator('[data-testid="run-row"]').first();
+  await row.getByTestId("run-color").fill("#123456");
+  assert.equal(await row.locator(".rt-swatch").evaluate((swatch) => getComputedStyle(swatch).backgroundColor), "rgb(18, 52, 86)");
+  await page.context().close();
+});
+
 test("filter: matching rows only, and an inline error for a bad filter", async () => {
   const page = await signedInPage(browser, server);
   await page.goto(projectUrl("?tab=table"));
