@@ -180,6 +180,19 @@ test("columns: show one from the manager, move it, pin it; edit a run colour", a
   const stateAfter = await page.getByTestId("col-state").boundingBox();
   assert.equal(Math.round(stateAfter.x), Math.round(stateBefore.x - scrolled));
 
+  // Dragging a header's edge sets the column's width (kept in the URL).
+  await page.locator(".rt-scroll").evaluate((element) => (element.scrollLeft = 0));
+  const handle = await page.getByTestId("resize-state").boundingBox();
+  const width = (await page.getByTestId("col-state").boundingBox()).width;
+  await page.mouse.move(handle.x + handle.width / 2, handle.y + handle.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(handle.x + 80, handle.y + handle.height / 2, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForFunction(() => JSON.parse(new URL(location.href).searchParams.get("cols")).widths?.state > 0);
+  const widened = (await page.getByTestId("col-state").boundingBox()).width;
+  assert.ok(Math.abs(widened - width - 80) <= 4, `width ${width} -> ${widened}`);
+  assert.equal(new URL(page.url()).searchParams.get("sort"), null, "resizing does not sort");
+
   const row = page.locator('[data-testid="run-row"]').first();
   await row.getByTestId("run-color").fill("#123456");
   assert.equal(await row.locator(".rt-swatch").evaluate((swatch) => getComputedStyle(swatch).backgroundColor), "rgb(18, 52, 86)");

@@ -3,13 +3,8 @@
 import { useState, type FormEvent } from "react";
 import { api, ApiError, type Viewer } from "../api";
 import { navigate, useQueryParam } from "../router";
+import { safeNext } from "./next";
 import "./pages.css";
-
-/** Only a path on this site, never another origin (`//evil.example`, `https://...`). */
-export function safeNext(next: string | null): string {
-  if (!next || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return "/";
-  return next;
-}
 
 export function SignIn(props: { onSignedIn: (viewer: Viewer) => void }) {
   const [next] = useQueryParam("next");

@@ -294,6 +294,13 @@ export function RunsTable(props: { compact?: boolean }) {
                 onDrop={(event) => onDrop(event, column.path)}
                 onMouseDown={(event) => event.shiftKey && event.preventDefault()}
                 onClick={(event) => onHeaderClick(event, column)}
+                tabIndex={column.sortField ? 0 : undefined}
+                onKeyDown={(event) => {
+                  if (event.key === "Enter" || event.key === " ") {
+                    event.preventDefault();
+                    if (column.sortField) setSort(formatSort(clickSort(sortKeys, column.sortField, event.shiftKey)));
+                  }
+                }}
               >
                 {column.group !== "run" && !compact && <span className="rt-th-group">{column.group}</span>}
                 <span className="rt-th-label">{column.label}</span>
@@ -303,7 +310,19 @@ export function RunsTable(props: { compact?: boolean }) {
                     {sortKeys.length > 1 ? rank.rank : ""}
                   </span>
                 )}
-                {!compact && <span className="rt-resize" onPointerDown={(event) => startResize(event, place)} onClick={(e) => e.stopPropagation()} />}
+                {!compact && (
+                  <span
+                    className="rt-resize"
+                    data-testid={`resize-${column.path}`}
+                    onPointerDown={(event) => startResize(event, place)}
+                    onMouseDown={(event) => {
+                      // No native drag of the header (that reorders) and no text selection.
+                      event.preventDefault();
+                      event.stopPropagation();
+                    }}
+                    onClick={(event) => event.stopPropagation()}
+                  />
+                )}
               </div>
             );
           })}

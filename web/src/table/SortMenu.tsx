@@ -2,7 +2,7 @@
 // metric's min / max / last over its whole history (`metrics.<key>.min`).
 import { useState } from "react";
 import type { Column } from "./columns";
-import { metricPath } from "./query";
+import { metricPath, type MetricStat } from "./query";
 import { formatSort, parseSort, type SortKey } from "./sort";
 
 export function SortMenu(props: { sort: string; setSort: (sort: string) => void; columns: Column[] }) {
@@ -11,7 +11,7 @@ export function SortMenu(props: { sort: string; setSort: (sort: string) => void;
   const metricKeys = props.columns.filter((column) => column.group === "summary").map((column) => column.label);
   const [field, setField] = useState("");
   const [metric, setMetric] = useState("");
-  const [reduction, setReduction] = useState<"min" | "max" | "last">("min");
+  const [reduction, setReduction] = useState<MetricStat>("min");
   const [desc, setDesc] = useState(false);
   const write = (next: SortKey[]) => props.setSort(formatSort(next));
   const add = (sortField: string, descending: boolean) =>
@@ -59,10 +59,11 @@ export function SortMenu(props: { sort: string; setSort: (sort: string) => void;
       </div>
       <h4>Metric over its history</h4>
       <div className="rt-menu-row">
-        <select value={reduction} onChange={(event) => setReduction(event.target.value as "min" | "max" | "last")} aria-label="reduction">
+        <select value={reduction} onChange={(event) => setReduction(event.target.value as MetricStat)} aria-label="reduction">
           <option value="min">min of</option>
           <option value="max">max of</option>
           <option value="last">last of</option>
+          <option value="count">count of</option>
         </select>
         <select value={metric} onChange={(event) => setMetric(event.target.value)} aria-label="metric" data-testid="sort-metric">
           <option value="">metric…</option>

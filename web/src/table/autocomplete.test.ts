@@ -29,6 +29,10 @@ describe("filter autocomplete", () => {
     expect(labels("config.lr ")).toContain("not contains");
     expect(labels("config.lr >")).toEqual([">="]);
     expect(labels("tags con")).toEqual(["contains", "not contains"]);
+    expect(labels("tags not ")).toEqual(["in", "contains", "exists"]);
+    expect(labels("group is ")).toEqual(["null", "not null"]);
+    expect(labels("group is not ")).toEqual(["null"]);
+    expect(labels("group is null ")).toEqual(["and", "or"]);
   });
 
   it("offers values seen in the runs after an operator", () => {
@@ -44,6 +48,11 @@ describe("filter autocomplete", () => {
   });
 
   it("offers metric reductions under metrics.", () => {
-    expect(labels("metrics.tr")).toEqual(["metrics.train/loss.min", "metrics.train/loss.max", "metrics.train/loss.last"]);
+    expect(labels("metrics.tr")).toEqual([
+      "metrics.train/loss.min",
+      "metrics.train/loss.max",
+      "metrics.train/loss.last",
+      "metrics.train/loss.count",
+    ]);
   });
 });

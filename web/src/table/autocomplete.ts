@@ -204,7 +204,7 @@ export function suggest(text: string, cursor: number, context: SuggestContext): 
     if (t.length >= 2 && ("metrics.".startsWith(t) || t.startsWith("metrics."))) {
       for (const f of context.fields) {
         if (!f.startsWith("summary.")) continue;
-        for (const r of ["min", "max", "last"] as const) paths.push(metricPath(f.slice("summary.".length), r));
+        for (const r of ["min", "max", "last", "count"] as const) paths.push(metricPath(f.slice("summary.".length), r));
       }
     }
     const offerNot = typed === "" || "not".startsWith(typed.toLowerCase());
@@ -213,7 +213,18 @@ export function suggest(text: string, cursor: number, context: SuggestContext): 
     }
     if (offerNot) items.push({ label: "not", insert: "not ", kind: "keyword" });
   } else if (expect === "operator") {
-    for (const op of rank(FILTER_OPERATORS, typed)) items.push({ label: op, insert: op + " ", kind: "operator" });
+    // After `not` or `is` (part of an operator), offer how it goes on.
+    const words = complete.slice(-2).map((token) => (token.kind === "word" ? token.text.toLowerCase() : ""));
+    const last = words[words.length - 1];
+    const operators =
+      last === "not"
+        ? words[0] === "is"
+          ? ["null"]
+          : ["in", "contains", "exists"]
+        : last === "is"
+          ? ["null", "not null"]
+          : FILTER_OPERATORS;
+    for (const op of rank(operators, typed)) items.push({ label: op, insert: op + " ", kind: "operator" });
   } else if (expect === "value") {
     const segments = field ? parsePath(field) : null;
     const values = segments && context.valuesOf ? context.valuesOf(segments.join(".")) : [];

@@ -109,7 +109,9 @@ export function errorColumn(message: string): number | null {
   return found ? Number(found[1]) : null;
 }
 
-/** The field path of a metric's reduction: `metrics.<key>.min` (the key is one segment). */
-export function metricPath(key: string, reduction: "min" | "max" | "last"): string {
+export type MetricStat = "min" | "max" | "last" | "count";
+
+/** The field path of a statistic of a logged metric: `metrics.<key>.min` (the key is one segment). */
+export function metricPath(key: string, reduction: MetricStat): string {
   return formatSegments(["metrics", key, reduction]);
 }
