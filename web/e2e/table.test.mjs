@@ -193,6 +193,14 @@ test("columns: show one from the manager, move it, pin it; edit a run colour", a
   assert.ok(Math.abs(widened - width - 80) <= 4, `width ${width} -> ${widened}`);
   assert.equal(new URL(page.url()).searchParams.get("sort"), null, "resizing does not sort");
 
+  // Dragging a header onto another moves it there.
+  const small = { show: ["name", "state", "config.lr"], pin: ["name"] };
+  await page.goto(projectUrl(`?tab=table&cols=${encodeURIComponent(JSON.stringify(small))}`));
+  await page.locator('[data-testid="run-row"]').nth(RUNS.length - 1).waitFor();
+  await page.getByTestId("col-config.lr").dragTo(page.getByTestId("col-state"));
+  await page.waitForFunction(() => JSON.parse(new URL(location.href).searchParams.get("cols")).show[1] === "config.lr");
+  assert.deepEqual(JSON.parse(new URL(page.url()).searchParams.get("cols")).show, ["name", "config.lr", "state"]);
+
   const row = page.locator('[data-testid="run-row"]').first();
   await row.getByTestId("run-color").fill("#123456");
   assert.equal(await row.locator(".rt-swatch").evaluate((swatch) => getComputedStyle(swatch).backgroundColor), "rgb(18, 52, 86)");

@@ -42,6 +42,8 @@ interface Placed {
   width: number;
   /** The sticky left offset of a pinned column; null when it scrolls. */
   left: number | null;
+  /** The last pinned column, which draws the edge the others scroll under. */
+  edge: boolean;
 }
 
 /** A clock that ticks while `interval` is set (durations of running runs). */
@@ -91,7 +93,7 @@ export function RunsTable(props: { compact?: boolean }) {
     const paths = compact ? compactPaths(sortKeys, columns) : displayOrder(layout);
     const pinned = compact ? ["name"] : layout.pin;
     let left = EYE_WIDTH + COLOR_WIDTH;
-    return paths.map((path) => {
+    const placed = paths.map((path) => {
       const column = columnOf(path);
       const width = compact
         ? path === "name"
@@ -99,10 +101,13 @@ export function RunsTable(props: { compact?: boolean }) {
           : COMPACT_WIDTH
         : dragWidths[path] ?? layout.widths?.[path] ?? column.width;
       const isPinned = pinned.includes(path);
-      const place = { column, width, left: isPinned ? left : null };
+      const place = { column, width, left: isPinned ? left : null, edge: false };
       if (isPinned) left += width;
       return place;
     });
+    const lastPinned = placed.filter((place) => place.left !== null).pop();
+    if (lastPinned) lastPinned.edge = true;
+    return placed;
     // The layout object is rebuilt each render; its JSON is the real dependency.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [compact, JSON.stringify(layout), sort, columns, columnOf, dragWidths]);
@@ -285,7 +290,7 @@ export function RunsTable(props: { compact?: boolean }) {
                 role="columnheader"
                 aria-sort={rank ? (rank.desc ? "descending" : "ascending") : undefined}
                 data-testid={`col-${column.path}`}
-                className={`rt-th ${place.left !== null ? "pinned" : ""} ${column.sortField ? "sortable" : ""}`}
+                className={`rt-th ${place.left !== null ? "pinned" : ""} ${place.edge ? "pin-edge" : ""} ${column.sortField ? "sortable" : ""}`}
                 style={{ width: place.width, left: place.left ?? undefined }}
                 title={`${column.path}${column.sortField ? " (click to sort, shift-click to add a sort key)" : ""}`}
                 draggable={!compact}
@@ -489,7 +494,7 @@ function Cell(props: { run: Run; place: Placed; now: number; indent: boolean; hr
   const { run, place } = props;
   const path = place.column.path;
   const style = { width: place.width, left: place.left ?? undefined };
-  const className = `rt-td ${place.left !== null ? "pinned" : ""}`;
+  const className = `rt-td ${place.left !== null ? "pinned" : ""} ${place.edge ? "pin-edge" : ""}`;
   let content;
   if (path === "name") {
     content = (
