@@ -55,7 +55,7 @@ server_part() {
   t0=$(date +%s)
   echo "== heron-bench ($HERON_BIN): P3, P4, P6, P7" >&2
   # shellcheck disable=SC2086
-  timeout 1500 "$HERON_BENCH_BIN" --heron "$HERON_BIN" --work "$WORK" --out "$WORK/heron.json" ${HERON_BENCH_ARGS:-} \
+  timeout 1500 "$HERON_BENCH_BIN" --heron "$HERON_BIN" --work "$WORK" --out "$WORK/heron.json" --p8-script bench/p8_dashboard.mjs ${HERON_BENCH_ARGS:-} \
     > /dev/null 2> >(tee "$WORK/heron-bench.log" >&2)
   local rc=$?
   [ $rc -ne 0 ] && echo "heron-bench failed (exit $rc); see $WORK/heron-bench.log" >&2

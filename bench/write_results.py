@@ -16,6 +16,9 @@ import subprocess
 MB = 1_000_000  # budgets are read strictly: 30 MB = 30e6 bytes (28.6 MiB)
 
 
+SPIKE_TEXT = "1e9 at one step of one run"
+
+
 def load(path):
     try:
         with open(path) as f:
@@ -192,6 +195,12 @@ def server_section(a, w):
          mark(le(None if normal.get('max_hwm_kb') is None else max(peak_n or 0, normal['max_hwm_kb']) * 1024, 300 * MB)), "–"),
         ("P6", "server RSS after the P4 chart reads (for reference)", "(no budget)",
          f"{mib(p4.get('rss_kb_after_reads'))} (VmHWM {mib(p4.get('hwm_kb_after_reads'))})", "–", peer("–")),
+        ("P8", f"dashboard: first chart of {p4.get('runs', '?')} runs × {num(p4.get('steps'))} points, headless Chromium, fresh context",
+         "≤ 800 ms", f"**median {num(g(p4, 'p8', 'median_ms'), 0)} ms** ({g(p4, 'p8', 'repeats')} loads)",
+         mark(le(g(p4, 'p8', 'median_ms'), 800.0)), peer("–")),
+        ("P8", "chart payload per panel", "–",
+         f"{', '.join(num(b) for b in (g(p4, 'p8', 'payload', 'bytes_per_request') or []))} bytes "
+         f"({g(p4, 'p8', 'payload', 'requests')} request(s), buckets {g(p4, 'p8', 'payload', 'buckets')})", "–", peer("–")),
         ("P7", f"runs list, filter + sort, limit 100, over {num(p7.get('runs'))} runs", "≤ 100 ms p95",
          f"**p95 {num(p7_p95, 1)} ms**, p50 {num(p7_p50, 1)} ms ({g(p7, 'timed', 'n')} requests; {p7.get('matched')} runs matched)",
          mark(le(p7_p95, 100.0)),
@@ -268,6 +277,23 @@ def server_section(a, w):
     w(f"- spike check: value {sp.get('value'):g} planted at step {sp.get('step')} of run `{sp.get('run')}`: "
       + ("**found** in that series' `max_y`, and in no other series" if sp.get("ok") else f"**NOT FOUND as expected**: {json.dumps(sp)}"))
     w(f"- server RSS after the reads: {mib(p4.get('rss_kb_after_reads'))} (VmHWM {mib(p4.get('hwm_kb_after_reads'))})\n")
+    p8 = p4.get("p8") or {}
+    w("#### P8 dashboard, first chart\n")
+    if not p8:
+        w("Not measured in this run (heron-bench ran without `--p8-script`).\n")
+    elif p8.get("error"):
+        w(f"**P8 failed**: {p8['error']}\n")
+    else:
+        pl = p8.get("payload") or {}
+        w(f"On the same P4 server: headless Debian Chromium (playwright-core), a fresh browser context per load (no cache), "
+          f"signed in by cookie, opens `/projects/admin/bench`; the clock runs from navigation start (`performance.now()` in the "
+          f"page) until the first panel has drawn a line for each of the {p8.get('runs')} runs, read from what the panel "
+          f"publishes on `window.__heronCharts`. Loads: {', '.join(num(x, 0) for x in p8.get('first_chart_ms') or [])} ms; "
+          f"**median {num(p8.get('median_ms'), 0)} ms**. Chart payload: {pl.get('requests')} request(s) of "
+          f"{', '.join(num(b) for b in pl.get('bytes_per_request') or [])} bytes (buckets {pl.get('buckets')}, "
+          f"{pl.get('runs_per_request')} runs each); {num(pl.get('points_drawn'))} points drawn in all. "
+          f"The planted spike ({SPIKE_TEXT}) is drawn: **{'yes' if p8.get('spike_drawn') else 'NO'}**.\n")
+        w("![The workspace of the P8 benchmark](p8-workspace.png)\n")
     if mp4 and not mp4.get("error"):
         mt = mp4.get("timed") or {}
         w(f"MLflow: {mp4.get('runs')} runs × {num(mp4.get('steps'))} steps of one key ({num(mp4.get('points_loaded'))} points, "

@@ -77,6 +77,17 @@ struct Args {
     #[arg(long, default_value_t = 10_000)]
     p4_batch_rows: u64,
 
+    /// P8: the dashboard benchmark script (`bench/p8_dashboard.mjs`), run with Node against the
+    /// P4 server once its reads are done; P8 is skipped when absent.
+    #[arg(long)]
+    p8_script: Option<PathBuf>,
+    /// P8: where to save the screenshot of the workspace.
+    #[arg(long, default_value = "bench/p8-workspace.png")]
+    p8_screenshot: PathBuf,
+    /// P8: repetitions (fresh browser context each); the median is reported.
+    #[arg(long, default_value_t = 5)]
+    p8_repeats: usize,
+
     /// P7: runs to create, timed list requests, client concurrency while creating.
     #[arg(long, default_value_t = 10_000)]
     p7_runs: usize,
@@ -585,6 +596,13 @@ async fn p4(args: &Args) -> Result<Value> {
         sizes.push(body.len());
     }
     let after = server.mem()?;
+    let p8 = match &args.p8_script {
+        Some(script) => p8(args, script, &server).await.unwrap_or_else(|e| {
+            eprintln!("P8 failed: {e:#}");
+            json!({"error": format!("{e:#}")})
+        }),
+        None => Value::Null,
+    };
     server.stop().await?;
     remove_dir(args, &data);
     sizes.sort_unstable();
@@ -599,7 +617,34 @@ async fn p4(args: &Args) -> Result<Value> {
         "spike": check,
         "idle_rss_kb": idle.rss_kb, "idle_hwm_kb": idle.hwm_kb,
         "rss_kb_after_reads": after.rss_kb, "hwm_kb_after_reads": after.hwm_kb,
+        "p8": p8,
     }))
+}
+
+/// P8: the dashboard's first chart over the P4 store, measured in headless Chromium by the
+/// Node script (see bench/p8_dashboard.mjs).
+async fn p8(args: &Args, script: &Path, server: &Server) -> Result<Value> {
+    let out = args.work.join("p8.json");
+    let _ = std::fs::remove_file(&out);
+    eprintln!("P8: {} repetitions in headless Chromium", args.p8_repeats);
+    let status = Command::new("node")
+        .arg(script)
+        .args(["--url", &server.base, "--key", API_KEY, "--project", PROJECT])
+        .args(["--runs", &args.p4_runs.to_string(), "--spike", &SPIKE.to_string()])
+        .args(["--repeats", &args.p8_repeats.to_string()])
+        .arg("--out")
+        .arg(&out)
+        .arg("--screenshot")
+        .arg(&args.p8_screenshot)
+        .stdin(Stdio::null())
+        .status()
+        .await
+        .context("cannot run node (P8 needs Node.js and `make web`)")?;
+    if !status.success() {
+        bail!("{} exited with {status}", script.display());
+    }
+    let text = std::fs::read_to_string(&out).with_context(|| format!("cannot read {}", out.display()))?;
+    Ok(serde_json::from_str(&text)?)
 }
 
 fn p4_check(body: &[u8], args: &Args, spike: (usize, u64)) -> Result<Value> {
