@@ -363,7 +363,9 @@ function tableTabSearch(): string {
 }
 
 function VisibilityMenu() {
-  const { runs, setHidden } = useProject();
+  const { runs: matching, groupBy, setHidden } = useProject();
+  // "First" as the table shows them: grouped runs in group order.
+  const runs = displayRuns(matching, groupBy);
   return (
     <Popover label={<EyeIcon open />} title="Visibility of runs in charts" testId="visibility-menu" className="rt-eye-menu">
       {(close) => (
