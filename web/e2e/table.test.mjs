@@ -247,6 +247,19 @@ test("filter: matching rows only, and an inline error for a bad filter", async (
   await input.type("config.op");
   const suggestion = page.getByTestId("filter-suggestions").getByText("config.optimizer", { exact: true });
   await suggestion.waitFor();
+  await input.press("Tab");
+  assert.equal(await input.inputValue(), "config.optimizer ");
+  await page.getByTestId("filter-suggestions").getByText("=", { exact: true }).click();
+  assert.equal(await input.inputValue(), "config.optimizer = ");
+  // Values come from the runs the table holds (here the sgd ones the builder selected).
+  await page.getByTestId("filter-suggestions").getByText('"sgd"', { exact: true }).click();
+  assert.equal(await input.inputValue(), 'config.optimizer = "sgd" ');
+  await input.type("and config.lr < 0.05");
+  await input.press("Enter");
+  await page.waitForFunction(
+    (n) => document.querySelectorAll('[data-testid="run-row"]').length === n,
+    RUNS.filter(([lr, optimizer]) => optimizer === "sgd" && lr < 0.05).length,
+  );
   await page.context().close();
 });
 
