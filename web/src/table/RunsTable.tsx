@@ -113,7 +113,10 @@ export function RunsTable(props: { compact?: boolean }) {
   }, [compact, JSON.stringify(layout), sort, columns, columnOf, dragWidths]);
   const totalWidth = EYE_WIDTH + COLOR_WIDTH + placed.reduce((sum, place) => sum + place.width, 0);
 
-  const rows = useMemo(() => tableRows(runs, groupBy, collapsed), [runs, groupBy, collapsed]);
+  // `groupBy` is parsed from the URL on every render of the project state: key on its text.
+  const groupKey = JSON.stringify(groupBy);
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const rows = useMemo(() => tableRows(runs, groupBy, collapsed), [runs, groupKey, collapsed]);
   const now = useNow(runs.some((run) => run.state === "running") ? 1000 : null);
 
   const scrollRef = useRef<HTMLDivElement>(null);
