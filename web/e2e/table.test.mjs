@@ -255,7 +255,9 @@ test("filter: matching rows only, and an inline error for a bad filter", async (
   await page.getByTestId("filter-suggestions").getByText('"sgd"', { exact: true }).click();
   assert.equal(await input.inputValue(), 'config.optimizer = "sgd" ');
   await input.type("and config.lr < 0.05");
+  assert.equal(await input.inputValue(), 'config.optimizer = "sgd" and config.lr < 0.05');
   await input.press("Enter");
+  await page.waitForFunction(() => new URL(location.href).searchParams.get("filter")?.endsWith("0.05"));
   await page.waitForFunction(
     (n) => document.querySelectorAll('[data-testid="run-row"]').length === n,
     RUNS.filter(([lr, optimizer]) => optimizer === "sgd" && lr < 0.05).length,

@@ -1,6 +1,6 @@
 // The filter text box: the query language as typed, applied on Enter, with autocomplete of
 // fields, operators and values, and the server's parse error shown under it at its column.
-import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from "react";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from "react";
 import type { Json } from "../api";
 import { suggest, type Suggestion } from "./autocomplete";
 import { errorColumn } from "./query";
@@ -20,6 +20,16 @@ export function FilterBox(props: {
   const [active, setActive] = useState(0);
   const [navigated, setNavigated] = useState(false);
   const input = useRef<HTMLInputElement>(null);
+  // Where the caret goes once an accepted suggestion is in the input (set before the next
+  // keystroke can land, so typing goes on after the suggestion).
+  const pendingCaret = useRef<number | null>(null);
+  useLayoutEffect(() => {
+    const caret = pendingCaret.current;
+    if (caret === null || !input.current) return;
+    pendingCaret.current = null;
+    input.current.focus();
+    input.current.setSelectionRange(caret, caret);
+  });
 
   // The applied filter can change from elsewhere (the builder, the URL, back button).
   useEffect(() => {
@@ -39,10 +49,7 @@ export function FilterBox(props: {
     setCursor(caret);
     setActive(0);
     setNavigated(false);
-    requestAnimationFrame(() => {
-      input.current?.focus();
-      input.current?.setSelectionRange(caret, caret);
-    });
+    pendingCaret.current = caret;
   };
 
   const apply = () => {
