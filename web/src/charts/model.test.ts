@@ -1,0 +1,101 @@
+import { describe, expect, it } from "vitest";
+import type { KeyInfo } from "../api";
+import {
+  compact,
+  compareSections,
+  nextPanelId,
+  panelModels,
+  removePanel,
+  resolveKeys,
+  resolveSettings,
+  sectionOf,
+  setPanelSettings,
+  setZoom,
+  unionKeys,
+  type WorkspaceState,
+} from "./model";
+
+const info = (key: string, stream: KeyInfo["stream"] = "history", kind: KeyInfo["kind"] = "scalar"): KeyInfo => ({
+  key,
+  stream,
+  kind,
+  count: 1,
+  min_step: 0,
+  max_step: 0,
+  min: 0,
+  max: 0,
+  last: 0,
+});
+
+describe("sections", () => {
+  it("come from the key prefix; no prefix is Charts, system metrics System", () => {
+    expect(sectionOf("train/loss")).toBe("train");
+    expect(sectionOf("val/acc/top1")).toBe("val");
+    expect(sectionOf("loss")).toBe("Charts");
+    expect(sectionOf("system/cpu", "system")).toBe("System");
+    expect(sectionOf("system/gpu.0.util")).toBe("System");
+    expect(["val", "System", "Charts", "train", "Custom"].sort(compareSections)).toEqual(["Custom", "Charts", "train", "val", "System"]);
+  });
+});
+
+describe("keys", () => {
+  it("union keeps scalar keys of all runs, without internal ones, history winning a clash", () => {
+    const keys = unionKeys([
+      [info("train/loss"), info("_timestamp"), info("image", "history", "object")],
+      [info("train/loss"), info("system/cpu", "system"), info("lr")],
+    ]);
+    expect(keys).toEqual([
+      { key: "lr", stream: "history" },
+      { key: "system/cpu", stream: "system" },
+      { key: "train/loss", stream: "history" },
+    ]);
+  });
+
+  it("regex specs match known keys, plain keys stand as written, no duplicates", () => {
+    const known = ["lr", "train/acc", "train/loss", "val/loss"];
+    expect(resolveKeys(["/^train\\//"], known)).toEqual(["train/acc", "train/loss"]);
+    expect(resolveKeys(["/loss$/", "train/loss", "other"], known)).toEqual(["train/loss", "val/loss", "other"]);
+    expect(resolveKeys(["/LOSS/i"], known)).toEqual(["train/loss", "val/loss"]);
+    expect(resolveKeys(["/([/"], known)).toEqual(["/([/"]);
+    expect(resolveKeys(["/./"], known, 2)).toEqual(["lr", "train/acc"]);
+  });
+});
+
+describe("workspace state", () => {
+  const known = [
+    { key: "loss", stream: "history" as const },
+    { key: "train/acc", stream: "history" as const },
+  ];
+
+  it("has one default panel per key, then the added ones", () => {
+    const ws: WorkspaceState = { added: [{ id: "p1", keys: ["/acc/"] }], removed: ["k:loss"], settings: { p1: { logY: true } } };
+    const panels = panelModels(ws, known);
+    expect(panels.map((p) => [p.id, p.section])).toEqual([
+      ["k:train/acc", "train"],
+      ["p1", "Custom"],
+    ]);
+    expect(panels[1]!.settings).toEqual({ logY: true });
+    expect(nextPanelId(ws)).toBe("p2");
+  });
+
+  it("panel settings inherit the workspace's x-axis and smoothing", () => {
+    const ws: WorkspaceState = { x: "relative_time", smoothing: { kind: "ema", value: 0.5 } };
+    expect(resolveSettings(ws, {})).toMatchObject({ x: "relative_time", smoothing: { kind: "ema", value: 0.5 }, width: "third", height: "small" });
+    expect(resolveSettings(ws, { x: "epoch" }).x).toBe("epoch");
+    expect(resolveSettings({}, {}).x).toBe("step");
+  });
+
+  it("compacts to the deviations from the defaults", () => {
+    expect(compact({})).toBeNull();
+    expect(compact({ x: "step", smoothing: { kind: "twema", value: 0 }, collapsed: [], zoom: {}, settings: { "k:loss": { logY: undefined } } })).toBeNull();
+    const ws = setZoom(setPanelSettings({}, "k:loss", { width: "full" }), "k:loss", [10, 20]);
+    expect(compact(ws)).toEqual({ settings: { "k:loss": { width: "full" } }, zoom: { "k:loss": [10, 20] } });
+    expect(compact(setZoom(ws, "k:loss", null))).toEqual({ settings: { "k:loss": { width: "full" } } });
+  });
+
+  it("removing a panel drops its settings and zoom", () => {
+    const ws: WorkspaceState = { added: [{ id: "p1", keys: ["a"] }], settings: { p1: { logX: true } }, zoom: { p1: [0, 1] } };
+    expect(compact(removePanel(ws, "p1"))).toBeNull();
+    expect(removePanel({}, "k:loss").removed).toEqual(["k:loss"]);
+  });
+});

@@ -1,0 +1,210 @@
+// The workspace's state as it lives in the URL (`ws`): only what differs from the defaults,
+// so a fresh workspace has no `ws` at all. Default panels (one per key) are named `k:<key>`;
+// added panels `p<n>`.
+import type { KeyInfo, XAxis } from "../api";
+import type { Aggregate, GroupBand } from "./m4";
+import { NO_SMOOTHING, type Smoothing } from "./smoothing";
+
+export type Width = "third" | "half" | "full";
+export type Height = "small" | "large";
+
+/** Per-panel settings; every field absent means "inherit / default". */
+export interface PanelSettings {
+  width?: Width;
+  height?: Height;
+  x?: XAxis;
+  smoothing?: Smoothing;
+  logX?: boolean;
+  logY?: boolean;
+  /** Draw each series' bucket min..max as a band. */
+  band?: boolean;
+  aggregate?: Aggregate;
+  groupBand?: GroupBand;
+}
+
+export interface AddedPanel {
+  id: string;
+  /** Keys or regexes written `/.../`. */
+  keys: string[];
+  section?: string;
+}
+
+export interface WorkspaceState {
+  x?: XAxis;
+  smoothing?: Smoothing;
+  collapsed?: string[];
+  added?: AddedPanel[];
+  /** Default panels removed (by id). */
+  removed?: string[];
+  settings?: Record<string, PanelSettings>;
+  zoom?: Record<string, [number, number]>;
+}
+
+/** A panel as drawn: its id, key specs and settings with the workspace's defaults applied. */
+export interface PanelModel {
+  id: string;
+  keys: string[];
+  section: string;
+  settings: PanelSettings;
+}
+
+export interface ResolvedSettings {
+  width: Width;
+  height: Height;
+  x: XAxis;
+  smoothing: Smoothing;
+  logX: boolean;
+  logY: boolean;
+  band: boolean;
+  aggregate: Aggregate;
+  groupBand: GroupBand;
+}
+
+export function resolveSettings(ws: WorkspaceState, own: PanelSettings): ResolvedSettings {
+  return {
+    width: own.width ?? "third",
+    height: own.height ?? "small",
+    x: own.x ?? ws.x ?? "step",
+    smoothing: own.smoothing ?? ws.smoothing ?? NO_SMOOTHING,
+    logX: own.logX ?? false,
+    logY: own.logY ?? false,
+    band: own.band ?? false,
+    aggregate: own.aggregate ?? "mean",
+    groupBand: own.groupBand ?? "minmax",
+  };
+}
+
+export const CHARTS_SECTION = "Charts";
+export const SYSTEM_SECTION = "System";
+export const CUSTOM_SECTION = "Custom";
+
+/** The section of a key: its prefix before the first `/`, "System" for system metrics, else "Charts". */
+export function sectionOf(key: string, stream: KeyInfo["stream"] = "history"): string {
+  if (stream === "system") return SYSTEM_SECTION;
+  const slash = key.indexOf("/");
+  if (slash <= 0) return CHARTS_SECTION;
+  const prefix = key.slice(0, slash);
+  return prefix === "system" ? SYSTEM_SECTION : prefix;
+}
+
+/** Section order: custom panels first, then "Charts", prefixes alphabetically, "System" last. */
+export function compareSections(a: string, b: string): number {
+  const rank = (s: string) => (s === CUSTOM_SECTION ? 0 : s === CHARTS_SECTION ? 1 : s === SYSTEM_SECTION ? 3 : 2);
+  return rank(a) - rank(b) || a.localeCompare(b);
+}
+
+/** A key spec `/re/` (optionally with flags) as a RegExp, or null for a plain key or a bad regex. */
+export function specRegex(spec: string): RegExp | null {
+  const m = /^\/(.+)\/([a-z]*)$/.exec(spec);
+  if (!m) return null;
+  try {
+    return new RegExp(m[1] as string, (m[2] as string).replace(/g/g, ""));
+  } catch {
+    return null;
+  }
+}
+
+/** The keys a panel draws: plain specs as written, regexes matched against the known keys (in order). */
+export function resolveKeys(specs: readonly string[], known: readonly string[], limit = 100): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (const spec of specs) {
+    const re = specRegex(spec);
+    const matches = re ? known.filter((k) => re.test(k)) : [spec];
+    for (const k of matches) {
+      if (seen.has(k)) continue;
+      seen.add(k);
+      out.push(k);
+      if (out.length >= limit) return out;
+    }
+  }
+  return out;
+}
+
+export interface KnownKey {
+  key: string;
+  stream: KeyInfo["stream"];
+}
+
+/** The union of the runs' scalar keys (internal `_` keys left out), history before system on a clash. */
+export function unionKeys(perRun: readonly (readonly KeyInfo[])[]): KnownKey[] {
+  const keys = new Map<string, KnownKey>();
+  for (const infos of perRun) {
+    for (const info of infos) {
+      if (info.kind !== "scalar" || info.key.startsWith("_")) continue;
+      const had = keys.get(info.key);
+      if (!had || (had.stream === "system" && info.stream === "history")) keys.set(info.key, { key: info.key, stream: info.stream });
+    }
+  }
+  return [...keys.values()].sort((a, b) => a.key.localeCompare(b.key, undefined, { numeric: true }));
+}
+
+/** Every panel of the workspace: default ones for the known keys (not removed), then added ones. */
+export function panelModels(ws: WorkspaceState, known: readonly KnownKey[]): PanelModel[] {
+  const removed = new Set(ws.removed ?? []);
+  const settings = ws.settings ?? {};
+  const panels: PanelModel[] = [];
+  for (const k of known) {
+    const id = `k:${k.key}`;
+    if (removed.has(id)) continue;
+    panels.push({ id, keys: [k.key], section: sectionOf(k.key, k.stream), settings: settings[id] ?? {} });
+  }
+  for (const added of ws.added ?? []) {
+    panels.push({ id: added.id, keys: added.keys, section: added.section ?? CUSTOM_SECTION, settings: settings[added.id] ?? {} });
+  }
+  return panels;
+}
+
+/** The next free id for an added panel. */
+export function nextPanelId(ws: WorkspaceState): string {
+  let n = 1;
+  const used = new Set((ws.added ?? []).map((p) => p.id));
+  while (used.has(`p${n}`)) n++;
+  return `p${n}`;
+}
+
+/** Drops empty fields so the URL keeps only deviations from the defaults; null when all default. */
+export function compact(ws: WorkspaceState): WorkspaceState | null {
+  const out: WorkspaceState = {};
+  if (ws.x && ws.x !== "step") out.x = ws.x;
+  if (ws.smoothing && (ws.smoothing.kind !== NO_SMOOTHING.kind || ws.smoothing.value !== NO_SMOOTHING.value)) out.smoothing = ws.smoothing;
+  if (ws.collapsed?.length) out.collapsed = ws.collapsed;
+  if (ws.added?.length) out.added = ws.added;
+  if (ws.removed?.length) out.removed = ws.removed;
+  const settings: Record<string, PanelSettings> = {};
+  for (const [id, s] of Object.entries(ws.settings ?? {})) {
+    const kept = Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)) as PanelSettings;
+    if (Object.keys(kept).length) settings[id] = kept;
+  }
+  if (Object.keys(settings).length) out.settings = settings;
+  if (ws.zoom && Object.keys(ws.zoom).length) out.zoom = ws.zoom;
+  return Object.keys(out).length ? out : null;
+}
+
+/** Removes a panel: an added one from the list, a default one by remembering it; its settings and zoom go. */
+export function removePanel(ws: WorkspaceState, id: string): WorkspaceState {
+  const next: WorkspaceState = { ...ws };
+  if (id.startsWith("k:")) next.removed = [...(ws.removed ?? []), id];
+  else next.added = (ws.added ?? []).filter((p) => p.id !== id);
+  if (ws.settings?.[id]) {
+    const { [id]: _drop, ...rest } = ws.settings;
+    next.settings = rest;
+  }
+  next.zoom = withoutKey(ws.zoom, id);
+  return next;
+}
+
+export function setPanelSettings(ws: WorkspaceState, id: string, patch: PanelSettings): WorkspaceState {
+  return { ...ws, settings: { ...(ws.settings ?? {}), [id]: { ...(ws.settings?.[id] ?? {}), ...patch } } };
+}
+
+export function setZoom(ws: WorkspaceState, id: string, range: [number, number] | null): WorkspaceState {
+  if (range === null) return { ...ws, zoom: withoutKey(ws.zoom, id) };
+  return { ...ws, zoom: { ...(ws.zoom ?? {}), [id]: range } };
+}
+
+function withoutKey<T>(record: Record<string, T> | undefined, key: string): Record<string, T> | undefined {
+  if (!record || !(key in record)) return record;
+  const { [key]: _drop, ...rest } = record;
+  return rest;
+}
