@@ -3,7 +3,7 @@
 // the live event stream. The table edits it; every chart follows it.
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { api, ApiError, subscribeProject, type ProjectEvent, type Run } from "../api";
-import { defaultColor, loadColors, saveColors } from "../colors";
+import { assignColors, defaultColor, loadColors, saveColors } from "../colors";
 import { useJsonParam, useQueryParam } from "../router";
 
 export type PointsEvent = Extract<ProjectEvent, { type: "points" }>;
@@ -126,7 +126,11 @@ export function ProjectProvider(props: { entity: string; project: string; childr
     },
     [hidden, setHiddenParam],
   );
-  const colorOf = useCallback((runId: string) => colors[runId] ?? defaultColor(runId), [colors]);
+  const assigned = useMemo(() => assignColors(runs), [runs]);
+  const colorOf = useCallback(
+    (runId: string) => colors[runId] ?? assigned.get(runId) ?? defaultColor(runId),
+    [colors, assigned],
+  );
   const setColor = useCallback(
     (runId: string, color: string) => {
       setColors((current) => {

@@ -2,7 +2,7 @@
 // rows where all runs agree hidden by default.
 import { Fragment, useEffect, useMemo, useState } from "react";
 import { api, ApiError, projectPath, runPath, subscribeProject, type Run } from "../api";
-import { defaultColor, loadColors } from "../colors";
+import { assignColors, loadColors } from "../colors";
 import { Link, navigate, useQueryParam } from "../router";
 import { comparePath } from "./ComparePicker";
 import { compareRows, type CompareRow } from "./compare";
@@ -74,6 +74,7 @@ export function Compare(props: { entity: string; project: string }) {
   );
   const differing = rows.filter((row) => row.differs).length;
   const colors = loadColors(entity, project);
+  const assigned = assignColors(ordered);
   const setIds = (next: string[]) => navigate(comparePath(entity, project, next) + (differencesOnly ? "" : "&all=1"), true);
 
   return (
@@ -120,7 +121,7 @@ export function Compare(props: { entity: string; project: string }) {
                   {ordered.map((run) => (
                     <th key={run.id} data-testid="compare-column" data-run-id={run.id}>
                       <div className="compare-head">
-                        <span className="run-swatch" style={{ background: colors[run.id] ?? defaultColor(run.id) }} />
+                        <span className="run-swatch" style={{ background: colors[run.id] ?? assigned.get(run.id) }} />
                         <Link to={runPath(entity, project, run.id)}>{run.name}</Link>
                         <button
                           className="link"
