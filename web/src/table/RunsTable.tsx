@@ -29,6 +29,7 @@ import { displayRuns, tableRows, type Row } from "./grouping";
 import { Popover } from "./Popover";
 import { clickSort, formatSort, parseSort, sortRank, type SortKey } from "./sort";
 import { SortMenu } from "./SortMenu";
+import { comparePath } from "../run/ComparePicker";
 import "./table.css";
 
 const ROW_HEIGHT = 30;
@@ -249,6 +250,14 @@ export function RunsTable(props: { compact?: boolean }) {
             <Popover label="Columns" testId="open-columns" align="right">
               {() => <ColumnManager layout={layout} setLayout={setLayout} columns={columns} onReset={() => setLayoutParam(null)} />}
             </Popover>
+            <Link
+              to={comparePath(state.entity, state.project, state.visibleRuns.slice(0, 8).map((run) => run.id))}
+              className="rt-tool"
+              title="Compare the first 8 visible runs side by side"
+              data-testid="compare-visible"
+            >
+              Compare
+            </Link>
             <button type="button" className="rt-tool" onClick={exportCsv} disabled={exporting} data-testid="export-csv">
               {exporting ? "Exporting…" : "Export CSV"}
             </button>
