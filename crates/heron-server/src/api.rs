@@ -27,7 +27,7 @@ use tower_http::trace::TraceLayer;
 use utoipa::IntoParams;
 
 use crate::auth::{self, Caller, KEY_COOKIE};
-use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
+use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult, HistoryJson};
 use crate::{AppState, dashboard};
 
 pub fn router(state: AppState) -> Router {
@@ -450,7 +450,7 @@ pub async fn append_history(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(path): Path<RunPath>,
-    ApiJson(batch): ApiJson<HistoryBatch>,
+    HistoryJson(batch): HistoryJson,
 ) -> ApiResult<Json<IngestAck>> {
     let run = run_ref(&state, &caller, &path).await?;
     // Live clients are sent only new steps; reading the previous last step costs a query, so

@@ -57,11 +57,11 @@ pub type ApiResult<T> = Result<T, ApiError>;
 /// mistyped JSON is 422 with serde's line and column.
 pub struct ApiJson<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
-    type Rejection = ApiError;
+/// A history batch, parsed by `HistoryBatch::from_json_slice` (see there for why).
+pub struct HistoryJson(pub heron_types::HistoryBatch);
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
+async fn body_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
+    Ok(Bytes::from_request(request, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 Error::too_large(format!(
                     "request body is larger than the limit of {} bytes",
@@ -70,9 +70,28 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             } else {
                 Error::invalid(format!("cannot read request body: {}", rejection.body_text()))
             }
-        })?;
-        let value = serde_json::from_slice(&bytes).map_err(|e| Error::invalid(format!("invalid JSON body: {e}")))?;
-        Ok(ApiJson(value))
+        })?)
+}
+
+fn invalid_json(error: serde_json::Error) -> ApiError {
+    ApiError(Error::invalid(format!("invalid JSON body: {error}")))
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = body_bytes(request, state).await?;
+        serde_json::from_slice(&bytes).map(ApiJson).map_err(invalid_json)
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for HistoryJson {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = body_bytes(request, state).await?;
+        heron_types::HistoryBatch::from_json_slice(&bytes).map(HistoryJson).map_err(invalid_json)
     }
 }
 

@@ -279,6 +279,14 @@ pub struct HistoryBatch {
     pub rows: Vec<HistoryRow>,
 }
 
+impl HistoryBatch {
+    /// Parses a batch from JSON. Being a plain function here, the parser is compiled (and
+    /// optimised) once with the types, whatever crate calls it: ingest is the hot path.
+    pub fn from_json_slice(bytes: &[u8]) -> serde_json::Result<HistoryBatch> {
+        serde_json::from_slice(bytes)
+    }
+}
+
 /// A batch of system-metric samples (`system/cpu`, `system/gpu.0.util`, ...), keyed by time.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "utoipa", derive(ToSchema))]
