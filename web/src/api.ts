@@ -108,6 +108,14 @@ export interface KeyInfo {
   last: Scalar | null;
 }
 
+/** A key logged in a project, with the number of runs that have it. */
+export interface ProjectKey {
+  key: string;
+  stream: "history" | "system";
+  kind: "scalar" | "object";
+  runs: number;
+}
+
 export interface SeriesColumns {
   key: string;
   steps: number[];
@@ -254,6 +262,7 @@ export const api = {
     request<Run>("PATCH", runPath(entity, project, run), patch),
   chart: (entity: string, project: string, query: ChartQuery, signal?: AbortSignal) =>
     request<ChartResponse>("POST", `${projectPath(entity, project)}/chart`, query, signal),
+  projectKeys: (entity: string, project: string) => request<ProjectKey[]>("GET", `${projectPath(entity, project)}/keys`),
   keys: (entity: string, project: string, run: string) =>
     request<KeyInfo[]>("GET", `${runPath(entity, project, run)}/history/keys`),
   series: (entity: string, project: string, run: string, key: string, stream: "history" | "system" = "history") =>

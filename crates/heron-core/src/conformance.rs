@@ -81,6 +81,7 @@ macro_rules! conformance_checks {
             dashboard_passwords_and_session_keys,
             dashboard_views,
             dashboard_run_metrics,
+            dashboard_project_keys,
         );
     };
 }
@@ -2146,4 +2147,43 @@ pub async fn dashboard_run_metrics(store: &dyn Store) {
         "scalar keys only; min and max ignore NaN; a NaN last value is None; runs without the key are absent"
     );
     expect_err("run_metrics of a missing project", store.run_metrics(ENTITY, "nope", &keys).await, ErrorKind::NotFound);
+}
+
+pub async fn dashboard_project_keys(store: &dyn Store) {
+    setup(store).await;
+    let a = new_run(store, "a").await;
+    let b = new_run(store, "b").await;
+    new_run(store, "c").await;
+    append(store, &a, 1, vec![row(0, 1.0, &[("loss", 1.0), ("acc", 0.5)], &[("sample", json!("x"))])]).await;
+    append(store, &b, 1, vec![row(0, 1.0, &[("loss", 2.0)], &[])]).await;
+    ok(
+        "append_system",
+        store
+            .append_system(
+                &b,
+                &SystemBatch {
+                    seq: 1,
+                    rows: vec![SystemRow { time: 1.0, values: [("system/cpu".to_string(), Scalar(5.0))].into() }],
+                },
+            )
+            .await,
+    );
+    ok("upsert in another project", store.upsert_run(ENTITY, "other", "z", &RunUpsert::default()).await);
+    append(store, &RunRef::new(ENTITY, "other", "z"), 1, vec![row(0, 1.0, &[("elsewhere", 1.0)], &[])]).await;
+    let keys: Vec<(String, Stream, String, u64)> = ok("project_keys", store.project_keys(ENTITY, PROJECT).await)
+        .into_iter()
+        .filter(|k| !k.key.starts_with('_'))
+        .map(|k| (k.key, k.stream, k.kind, k.runs))
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            ("acc".into(), Stream::History, "scalar".into(), 1),
+            ("loss".into(), Stream::History, "scalar".into(), 2),
+            ("sample".into(), Stream::History, "object".into(), 1),
+            ("system/cpu".into(), Stream::System, "scalar".into(), 1),
+        ],
+        "every key of the project's runs once per stream and kind, with its run count; history first"
+    );
+    expect_err("project_keys of a missing project", store.project_keys(ENTITY, "nope").await, ErrorKind::NotFound);
 }

@@ -7,8 +7,8 @@ use bytes::Bytes;
 use futures::stream::BoxStream;
 use heron_types::{
     ChartQuery, ChartResponse, ConsoleAppend, ConsolePage, Entity, HistoryBatch, HistoryPage, IngestAck, KeyInfo,
-    Project, ProjectCreate, Run, RunFile, RunPatch, RunUpsert, RunUpserted, SavedView, SeriesColumns, Stream,
-    SystemBatch,
+    Project, ProjectCreate, ProjectKey, Run, RunFile, RunPatch, RunUpsert, RunUpserted, SavedView, SeriesColumns,
+    Stream, SystemBatch,
 };
 use serde_json::Value;
 
@@ -141,6 +141,9 @@ pub trait Store: Send + Sync + 'static {
     async fn put_view(&self, entity: &str, project: &str, name: &str, state: &Value) -> Result<SavedView>;
     /// Deletes a view; a missing one is `NotFound`.
     async fn delete_view(&self, entity: &str, project: &str, name: &str) -> Result<()>;
+    /// Every key logged by any run of the project (both streams, `_timestamp` included), with
+    /// the number of runs that have it; ordered by stream, then key.
+    async fn project_keys(&self, entity: &str, project: &str) -> Result<Vec<ProjectKey>>;
     /// Statistics of the scalar history keys `keys` of every run of the project, from the
     /// per-key records ingest keeps (no point is read).
     async fn run_metrics(&self, entity: &str, project: &str, keys: &[String]) -> Result<Vec<RunMetric>>;

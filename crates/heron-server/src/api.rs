@@ -44,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .route("/projects/{entity}/{project}/chart", post(chart))
         .route("/projects/{entity}/{project}/events", get(project_events))
         .route("/projects/{entity}/{project}/importance", post(dashboard::importance))
+        .route("/projects/{entity}/{project}/keys", get(dashboard::project_keys))
         .route("/projects/{entity}/{project}/views", get(dashboard::list_views))
         .route(
             "/projects/{entity}/{project}/views/{name}",

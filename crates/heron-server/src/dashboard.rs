@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use heron_core::query::{FieldPath, metric_key};
 use heron_core::{Error, User, importance, keys};
 use heron_types::{
-    ImportanceQuery, ImportanceResponse, ParamImportance, PasswordSet, Run, SavedView, SessionCreate, ViewPut, Viewer,
-    limits,
+    ImportanceQuery, ImportanceResponse, ParamImportance, PasswordSet, ProjectKey, Run, SavedView, SessionCreate,
+    ViewPut, Viewer, limits,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -197,6 +197,19 @@ pub async fn delete_view(
     state.authorize(&caller, &path.entity).await?;
     state.store.delete_view(&path.entity, &path.project, &path.name).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+// --- project keys ---
+
+#[utoipa::path(get, path = "/api/v1/projects/{entity}/{project}/keys", tag = "history",
+    params(("entity" = String, Path), ("project" = String, Path)), responses((status = 200, body = Vec<ProjectKey>)))]
+pub async fn project_keys(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(path): Path<ProjectPath>,
+) -> ApiResult<Json<Vec<ProjectKey>>> {
+    state.authorize(&caller, &path.entity).await?;
+    Ok(Json(state.store.project_keys(&path.entity, &path.project).await?))
 }
 
 // --- parameter importance ---

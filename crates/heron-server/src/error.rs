@@ -62,15 +62,15 @@ pub struct HistoryJson(pub heron_types::HistoryBatch);
 
 async fn body_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
     Ok(Bytes::from_request(request, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                Error::too_large(format!(
-                    "request body is larger than the limit of {} bytes",
-                    heron_types::limits::MAX_BODY_BYTES
-                ))
-            } else {
-                Error::invalid(format!("cannot read request body: {}", rejection.body_text()))
-            }
-        })?)
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Error::too_large(format!(
+                "request body is larger than the limit of {} bytes",
+                heron_types::limits::MAX_BODY_BYTES
+            ))
+        } else {
+            Error::invalid(format!("cannot read request body: {}", rejection.body_text()))
+        }
+    })?)
 }
 
 fn invalid_json(error: serde_json::Error) -> ApiError {

@@ -19,7 +19,7 @@ use crate::{api, dashboard, export};
         api::append_system, api::system_rows, api::chart, api::project_events,
         api::append_console, api::read_console, api::list_files, api::upload_file, api::download_file,
         dashboard::create_session, dashboard::delete_session, dashboard::set_password,
-        dashboard::list_views, dashboard::put_view, dashboard::delete_view, dashboard::importance,
+        dashboard::list_views, dashboard::put_view, dashboard::delete_view, dashboard::importance, dashboard::project_keys,
     ),
     components(schemas(heron_types::ErrorBody, heron_types::RunState, heron_types::Stream, heron_types::ResumeMode)),
     modifiers(&Security),

@@ -2,13 +2,13 @@
 //! statistics for sorting and filtering runs by a metric's min, max or last value.
 
 use heron_core::{Error, Result, RunMetric, User, names, time};
-use heron_types::{SavedView, limits};
+use heron_types::{ProjectKey, SavedView, limits};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
 use crate::ResultExt;
 use crate::accounts::project_id;
-use crate::history::stream_code;
+use crate::history::{stream_code, stream_of};
 
 pub(crate) fn set_password(conn: &Connection, user_id: i64, password_hash: Option<&str>) -> Result<()> {
     let changed =
@@ -130,4 +130,27 @@ pub(crate) fn run_metrics(conn: &Connection, entity: &str, project: &str, keys: 
         }
     }
     Ok(metrics)
+}
+
+pub(crate) fn project_keys(conn: &Connection, entity: &str, project: &str) -> Result<Vec<ProjectKey>> {
+    let project_pk = project_id(conn, entity, project, false)?;
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT s.key, s.stream, s.kind, COUNT(*) FROM series s JOIN runs r ON r.id = s.run_pk
+             WHERE r.project_id = ?1 GROUP BY s.stream, s.key, s.kind ORDER BY s.stream, s.key, s.kind",
+        )
+        .db()?;
+    let keys = stmt
+        .query_map([project_pk], |row| {
+            Ok(ProjectKey {
+                key: row.get(0)?,
+                stream: stream_of(row.get(1)?),
+                kind: row.get(2)?,
+                runs: row.get::<_, i64>(3)? as u64,
+            })
+        })
+        .db()?
+        .collect::<Result<Vec<_>, _>>()
+        .db()?;
+    Ok(keys)
 }

@@ -27,7 +27,7 @@ pub(crate) fn stream_code(stream: Stream) -> i64 {
     }
 }
 
-fn stream_of(code: i64) -> Stream {
+pub(crate) fn stream_of(code: i64) -> Stream {
     if code == 1 { Stream::System } else { Stream::History }
 }
 

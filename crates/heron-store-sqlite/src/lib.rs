@@ -182,8 +182,8 @@ mod store_impl {
     use heron_core::{Result, RunMetric, RunRef, Store, User};
     use heron_types::{
         ChartQuery, ChartResponse, ConsoleAppend, ConsolePage, Entity, HistoryBatch, HistoryPage, IngestAck, KeyInfo,
-        Project, ProjectCreate, Run, RunFile, RunPatch, RunUpsert, RunUpserted, SavedView, SeriesColumns, Stream,
-        SystemBatch, XAxis,
+        Project, ProjectCreate, ProjectKey, Run, RunFile, RunPatch, RunUpsert, RunUpserted, SavedView, SeriesColumns,
+        Stream, SystemBatch, XAxis,
     };
     use serde_json::Value;
 
@@ -459,6 +459,11 @@ mod store_impl {
         async fn delete_view(&self, entity: &str, project: &str, name: &str) -> Result<()> {
             let (entity, project, name) = (entity.to_string(), project.to_string(), name.to_string());
             self.write(move |conn| dashboard::delete_view(conn, &entity, &project, &name)).await
+        }
+
+        async fn project_keys(&self, entity: &str, project: &str) -> Result<Vec<ProjectKey>> {
+            let (entity, project) = (entity.to_string(), project.to_string());
+            self.read(move |conn| dashboard::project_keys(conn, &entity, &project)).await
         }
 
         async fn run_metrics(&self, entity: &str, project: &str, keys: &[String]) -> Result<Vec<RunMetric>> {

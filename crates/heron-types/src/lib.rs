@@ -612,6 +612,17 @@ pub struct UserCreated {
     pub api_key: String,
 }
 
+/// One key logged in a project: its stream and kind, and how many runs have it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+pub struct ProjectKey {
+    pub key: String,
+    pub stream: Stream,
+    /// `scalar` or `object`.
+    pub kind: String,
+    pub runs: u64,
+}
+
 /// A named workspace view of a project: the dashboard's state (panels, filter, sort, ...) as
 /// it saved it. The server keeps it as given.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

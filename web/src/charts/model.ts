@@ -127,7 +127,7 @@ export interface KnownKey {
 }
 
 /** The union of the runs' scalar keys (internal `_` keys left out), history before system on a clash. */
-export function unionKeys(perRun: readonly (readonly KeyInfo[])[]): KnownKey[] {
+export function unionKeys(perRun: readonly (readonly Pick<KeyInfo, "key" | "stream" | "kind">[])[]): KnownKey[] {
   const keys = new Map<string, KnownKey>();
   for (const infos of perRun) {
     for (const info of infos) {

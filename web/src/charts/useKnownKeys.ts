@@ -1,73 +1,35 @@
-// The scalar keys of the first visible runs (their union), kept current: read again when the
-// runs change, when the event stream resets, and when a run logs a key not seen before.
+// The scalar keys logged in the project (one request for all runs), kept current: read again
+// when the event stream resets, and when a run logs a key not seen before.
 import { useEffect, useMemo, useRef, useState } from "react";
-import type { KeyInfo } from "../api";
-import { api } from "../api";
+import { api, type ProjectKey } from "../api";
 import { useProject } from "../project/state";
 import { unionKeys, type KnownKey } from "./model";
 
-/** Runs whose keys are read (the first visible ones): enough for the panels, few requests. */
-export const KEY_RUNS = 20;
-
 export function useKnownKeys(): { keys: KnownKey[]; loading: boolean } {
-  const { entity, project, visibleRuns, onPoints, resetTick } = useProject();
-  const ids = useMemo(() => visibleRuns.slice(0, KEY_RUNS).map((r) => r.id), [visibleRuns]);
-  const idsKey = ids.join("\n");
-  const cache = useRef(new Map<string, KeyInfo[]>());
+  const { entity, project, onPoints, resetTick } = useProject();
+  const [infos, setInfos] = useState<ProjectKey[] | null>(null);
   const [version, setVersion] = useState(0);
-  const [loading, setLoading] = useState(true);
-
-  // Reset the cache on a stream reset: everything is read again.
-  const lastReset = useRef(resetTick);
-  if (lastReset.current !== resetTick) {
-    lastReset.current = resetTick;
-    cache.current.clear();
-  }
 
   useEffect(() => {
     let cancelled = false;
-    const missing = ids.filter((id) => !cache.current.has(id));
-    if (missing.length === 0) {
-      setLoading(false);
-      return;
-    }
-    setLoading(true);
-    Promise.all(
-      missing.map((id) =>
-        api.keys(entity, project, id).then(
-          (infos) => cache.current.set(id, infos),
-          () => cache.current.set(id, []),
-        ),
-      ),
-    ).then(() => {
-      if (cancelled) return;
-      setLoading(false);
-      setVersion((v) => v + 1);
-    });
+    api.projectKeys(entity, project).then(
+      (keys) => !cancelled && setInfos(keys),
+      () => !cancelled && setInfos((current) => current ?? []),
+    );
     return () => {
       cancelled = true;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [entity, project, idsKey, resetTick, version]);
+  }, [entity, project, resetTick, version]);
 
-  // A new key of a watched run: forget that run's keys so they are read again (at most every 2 s).
-  const watched = useRef(new Set<string>());
-  watched.current = new Set(ids);
+  // A key not seen before: read the keys again (at most every 2 s while new keys keep coming).
+  const known = useRef(new Set<string>());
+  known.current = new Set(infos?.map((info) => info.key));
   useEffect(() => {
-    const pending = new Set<string>();
     let timer: ReturnType<typeof setTimeout> | null = null;
     const unsubscribe = onPoints((event) => {
-      if (!watched.current.has(event.run)) return;
-      const known = cache.current.get(event.run);
-      if (!known) return;
-      const have = new Set(known.map((k) => k.key));
-      if (event.keys.every((k) => have.has(k))) return;
-      pending.add(event.run);
-      if (timer !== null) return;
+      if (timer !== null || event.keys.every((key) => known.current.has(key))) return;
       timer = setTimeout(() => {
         timer = null;
-        for (const id of pending) cache.current.delete(id);
-        pending.clear();
         setVersion((v) => v + 1);
       }, 2000);
     });
@@ -77,10 +39,6 @@ export function useKnownKeys(): { keys: KnownKey[]; loading: boolean } {
     };
   }, [onPoints]);
 
-  const keys = useMemo(
-    () => unionKeys(ids.map((id) => cache.current.get(id) ?? [])),
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-    [idsKey, version],
-  );
-  return { keys, loading };
+  const keys = useMemo(() => unionKeys([infos ?? []]), [infos]);
+  return { keys, loading: infos === null };
 }
