@@ -57,8 +57,19 @@ try {
         const panels = Object.values(window.__heronCharts ?? {});
         const full = panels.find((p) => p.series.length >= runs && p.series.every((s) => s.x.length > 0));
         if (!full) return null;
-        const max = Math.max(...full.series.flatMap((s) => s.y.filter((v) => v !== null && Number.isFinite(v))));
-        return { ms: performance.now(), points: full.series.reduce((n, s) => n + s.x.length, 0), max };
+        const ms = performance.now();
+        let max = -Infinity;
+        let points = 0;
+        for (const s of full.series) {
+          points += s.x.length;
+          for (const v of s.y) if (v !== null && v > max) max = v;
+        }
+        // What went over the wire for the chart requests (compressed) and what it decoded to.
+        const wire = performance
+          .getEntriesByType("resource")
+          .filter((e) => e.name.endsWith("/chart"))
+          .map((e) => ({ encoded: e.encodedBodySize, decoded: e.decodedBodySize }));
+        return { ms, points, max, wire };
       },
       runs,
       { timeout: 60_000, polling: "raf" },
@@ -74,6 +85,7 @@ try {
         buckets: charts.map((c) => c.request.buckets),
         runs_per_request: charts.map((c) => (c.request.runs ?? []).length),
         points_drawn: result.points,
+        transferred_bytes_per_request: result.wire.map((w) => w.encoded),
       };
       if (args.screenshot) await page.screenshot({ path: args.screenshot });
     }

@@ -199,7 +199,8 @@ def server_section(a, w):
          "≤ 800 ms", f"**median {num(g(p4, 'p8', 'median_ms'), 0)} ms** ({g(p4, 'p8', 'repeats')} loads)",
          mark(le(g(p4, 'p8', 'median_ms'), 800.0)), peer("–")),
         ("P8", "chart payload per panel", "–",
-         f"{', '.join(num(b) for b in (g(p4, 'p8', 'payload', 'bytes_per_request') or []))} bytes "
+         f"{', '.join(num(b) for b in (g(p4, 'p8', 'payload', 'bytes_per_request') or []))} bytes of JSON, "
+         f"{', '.join(num(b) for b in (g(p4, 'p8', 'payload', 'transferred_bytes_per_request') or []))} bytes on the wire "
          f"({g(p4, 'p8', 'payload', 'requests')} request(s), buckets {g(p4, 'p8', 'payload', 'buckets')})", "–", peer("–")),
         ("P7", f"runs list, filter + sort, limit 100, over {num(p7.get('runs'))} runs", "≤ 100 ms p95",
          f"**p95 {num(p7_p95, 1)} ms**, p50 {num(p7_p50, 1)} ms ({g(p7, 'timed', 'n')} requests; {p7.get('matched')} runs matched)",
@@ -290,7 +291,8 @@ def server_section(a, w):
           f"page) until the first panel has drawn a line for each of the {p8.get('runs')} runs, read from what the panel "
           f"publishes on `window.__heronCharts`. Loads: {', '.join(num(x, 0) for x in p8.get('first_chart_ms') or [])} ms; "
           f"**median {num(p8.get('median_ms'), 0)} ms**. Chart payload: {pl.get('requests')} request(s) of "
-          f"{', '.join(num(b) for b in pl.get('bytes_per_request') or [])} bytes (buckets {pl.get('buckets')}, "
+          f"{', '.join(num(b) for b in pl.get('bytes_per_request') or [])} bytes of JSON, "
+          f"{', '.join(num(b) for b in pl.get('transferred_bytes_per_request') or [])} bytes on the wire (zstd) (buckets {pl.get('buckets')}, "
           f"{pl.get('runs_per_request')} runs each); {num(pl.get('points_drawn'))} points drawn in all. "
           f"The planted spike ({SPIKE_TEXT}) is drawn: **{'yes' if p8.get('spike_drawn') else 'NO'}**.\n")
         w("![The workspace of the P8 benchmark](p8-workspace.png)\n")

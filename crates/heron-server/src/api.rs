@@ -22,6 +22,8 @@ use heron_types::{
 use serde::Deserialize;
 use serde_json::Value;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate};
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::IntoParams;
@@ -79,9 +81,30 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
         .layer(RequestDecompressionLayer::new())
+        .layer(
+            CompressionLayer::new()
+                .quality(CompressionLevel::Fastest)
+                .compress_when(DefaultPredicate::new().and(compressible as fn(_, _, &_, &_) -> bool)),
+        )
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Answers worth compressing (for a client that accepts gzip, br or zstd): JSON, CSV and the
+/// dashboard's text files. A chart answer shrinks several times; file downloads (often already
+/// compressed) and event streams are sent as they are. The fastest level keeps the CPU cost
+/// far below the time saved on any real network.
+fn compressible(
+    _: StatusCode,
+    _: axum::http::Version,
+    headers: &axum::http::HeaderMap,
+    _: &axum::http::Extensions,
+) -> bool {
+    let Some(content_type) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
+    ["application/json", "text/csv", "text/html", "text/javascript", "text/css", "image/svg+xml"]
+        .iter()
+        .any(|kind| content_type.starts_with(kind))
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
