@@ -111,16 +111,16 @@ fn run_server(args: ServerArgs) -> Result<()> {
             }
             println!("  Sign in from a browser (one time, valid 24 h): {base_url}/login?token={}", created.login_token);
         }
-        println!("heron server listening on {base_url} (data: {})", settings.server.data_dir.display());
         if let Some(dir) = &settings.server.web_dir {
             println!("  Dashboard: {base_url}/ (served from {})", dir.display());
         } else if heron_server::dashboard_embedded() {
-            println!("  Dashboard: {base_url}/ (sign in with the link above, an API key, or a password)");
+            println!("  Dashboard: {base_url}/ (sign in with the one-time link, an API key or a password)");
         } else {
             println!(
                 "  The dashboard is not built into this binary: `make build` builds it (the API works without it)"
             );
         }
+        println!("heron server listening on {base_url} (data: {})", settings.server.data_dir.display());
         std::io::stdout().flush().ok();
         if let (true, Some(created)) = (settings.demo, created) {
             seed_demo(base_url.clone(), created.api_key.clone());
