@@ -84,23 +84,31 @@ export async function startServer() {
   };
 }
 
+function pythonBin() {
+  return process.env.HERON_TEST_PYTHON || path.join(REPO, ".venv/bin/python");
+}
+
+/** The SDK's environment for a script logging to `server` (run folders in its temp root). */
+function sdkEnv(server, extraEnv) {
+  return {
+    ...process.env,
+    HERON_BASE_URL: server.url,
+    HERON_API_KEY: server.apiKey,
+    HERON_DIR: path.join(server.root, "runs"),
+    HERON_SYSTEM_INTERVAL: "0",
+    HERON_GIT: "false",
+    ...extraEnv,
+  };
+}
+
 /**
  * Runs Python code with the real `heron` SDK pointed at `server` (synchronously: it returns
  * when the script has finished and its runs are uploaded). Throws with stderr on failure.
  */
 export function python(server, code, extraEnv = {}) {
-  const py = process.env.HERON_TEST_PYTHON || path.join(REPO, ".venv/bin/python");
-  const result = spawnSync(py, ["-c", code], {
+  const result = spawnSync(pythonBin(), ["-c", code], {
     cwd: server.root,
-    env: {
-      ...process.env,
-      HERON_BASE_URL: server.url,
-      HERON_API_KEY: server.apiKey,
-      HERON_DIR: path.join(server.root, "runs"),
-      HERON_SYSTEM_INTERVAL: "0",
-      HERON_GIT: "false",
-      ...extraEnv,
-    },
+    env: sdkEnv(server, extraEnv),
     encoding: "utf8",
     timeout: 120_000,
   });
@@ -110,18 +118,9 @@ export function python(server, code, extraEnv = {}) {
 
 /** Starts Python code in the background (for live runs); returns the child process. */
 export function pythonInBackground(server, code, extraEnv = {}) {
-  const py = process.env.HERON_TEST_PYTHON || path.join(REPO, ".venv/bin/python");
-  return spawn(py, ["-c", code], {
+  return spawn(pythonBin(), ["-c", code], {
     cwd: server.root,
-    env: {
-      ...process.env,
-      HERON_BASE_URL: server.url,
-      HERON_API_KEY: server.apiKey,
-      HERON_DIR: path.join(server.root, "runs"),
-      HERON_SYSTEM_INTERVAL: "0",
-      HERON_GIT: "false",
-      ...extraEnv,
-    },
+    env: sdkEnv(server, extraEnv),
     stdio: ["pipe", "pipe", "pipe"],
   });
 }

@@ -1,8 +1,9 @@
 // The run comparer (`compare?runs=a,b,c`): one column per run, one row per field, with the
 // rows where all runs agree hidden by default.
 import { Fragment, useEffect, useMemo, useState } from "react";
-import { api, ApiError, projectPath, runPath, subscribeProject, type Run } from "../api";
+import { api, ApiError, runPath, subscribeProject, type Run } from "../api";
 import { assignColors, loadColors } from "../colors";
+import { Crumbs } from "./Crumbs";
 import { Link, navigate, useQueryParam } from "../router";
 import { comparePath } from "./ComparePicker";
 import { compareRows, type CompareRow } from "./compare";
@@ -80,12 +81,7 @@ export function Compare(props: { entity: string; project: string }) {
   return (
     <div className="compare" data-testid="compare">
       <div className="run-head">
-        <div className="crumbs">
-          <Link to={projectPath(entity, project)}>
-            {entity} / {project}
-          </Link>{" "}
-          / compare
-        </div>
+        <Crumbs entity={entity} project={project} tail="compare" />
         <h1 className="run-name">Compare {ordered.length} runs</h1>
       </div>
       <div className="toolbar">

@@ -5,6 +5,7 @@ import { useEffect, useRef, useState, type ReactNode } from "react";
 import { api, ApiError, projectPath, subscribeProject, type Json, type Run, type RunPatch } from "../api";
 import { defaultColor, loadColors } from "../colors";
 import { fieldValue, formatValue } from "../fields";
+import { Crumbs } from "./Crumbs";
 import { Link, useQueryParam } from "../router";
 import { ComparePicker } from "./ComparePicker";
 import { ConsoleView } from "./ConsoleView";
@@ -102,12 +103,7 @@ export function RunPage(props: { entity: string; project: string; runId: string 
   return (
     <div className="run-page" data-testid="run-page">
       <div className="run-head">
-        <div className="crumbs">
-          <Link to={projectPath(entity, project)}>
-            {entity} / {project}
-          </Link>{" "}
-          / runs
-        </div>
+        <Crumbs entity={entity} project={project} tail="runs" />
         <div className="run-title">
           <span className="run-swatch" style={{ background: color }} />
           <EditableName run={run} onSave={(name) => patch({ name })} />
