@@ -24,6 +24,12 @@ describe("CSV", () => {
     expect(csvValue(null)).toBe("");
     expect(csvValue(undefined)).toBe("");
     expect(csvValue(["a", "b"])).toBe("a,b");
+    // Text a spreadsheet would run as a formula is defused; numbers stay numbers.
+    expect(csvValue("=HYPERLINK(\"x\")")).toBe("'=HYPERLINK(\"x\")");
+    expect(csvValue("@SUM(A1)")).toBe("'@SUM(A1)");
+    expect(csvValue("-cmd")).toBe("'-cmd");
+    expect(csvValue(-1.5)).toBe("-1.5");
+    expect(csvValue("resnet-50")).toBe("resnet-50");
     expect(csvValue({ x: 1 })).toBe('{"x":1}');
     expect(csvValue(true)).toBe("true");
   });

@@ -7,10 +7,14 @@ export function csvField(text: string): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/** A value as CSV text: numbers in full precision, arrays of strings comma-joined, JSON otherwise. */
+/**
+ * A value as CSV text: numbers in full precision, arrays of strings comma-joined, JSON otherwise.
+ * Text that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab or CR)
+ * gets a leading `'`, so a run name or tag can never execute in whoever opens the export.
+ */
 export function csvValue(value: Json | undefined): string {
   if (value === undefined || value === null) return "";
-  if (typeof value === "string") return value;
+  if (typeof value === "string") return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
   if (typeof value === "number" || typeof value === "boolean") return String(value);
   if (Array.isArray(value) && value.every((item) => typeof item === "string")) return value.join(",");
   return JSON.stringify(value);
