@@ -2,7 +2,7 @@
 # The benchmarks of DESIGN §5, Heron and its peers one after the other on this machine; writes
 # bench/RESULTS.md. `make bench` builds and then calls this.
 #
-# usage: bench/run.sh [PART...]   PART: server (P3, P4, P6, P7 with the MLflow server peer)
+# usage: bench/run.sh [PART...]   PART: server (P3, P4, P6, P7, P8 with the MLflow server peer)
 #                                       sdk    (P1, P2, P5, P9 with wandb, trackio, MLflow, Aim)
 #                                       all    (default: server, then sdk)
 # A part not run keeps its section of RESULTS.md from its last run (each section has its own date).
@@ -53,7 +53,7 @@ server_part() {
     > "$WORK/git-state.txt" 2>/dev/null
   local t0
   t0=$(date +%s)
-  echo "== heron-bench ($HERON_BIN): P3, P4, P6, P7" >&2
+  echo "== heron-bench ($HERON_BIN): P3, P4, P6, P7, P8" >&2
   # shellcheck disable=SC2086
   timeout 1500 "$HERON_BENCH_BIN" --heron "$HERON_BIN" --work "$WORK" --out "$WORK/heron.json" --p8-script bench/p8_dashboard.mjs ${HERON_BENCH_ARGS:-} \
     > /dev/null 2> >(tee "$WORK/heron-bench.log" >&2)

@@ -99,9 +99,9 @@ def mark(ok):
 
 
 def server_section(a, w):
-    """The server part (P3, P4, P6, P7) from heron-bench's and peer_mlflow.py's JSON."""
+    """The server part (P3, P4, P6, P7, P8) from heron-bench's and peer_mlflow.py's JSON."""
     if not os.path.exists(a.heron):
-        w("## Server: P3, P4, P6, P7\n")
+        w("## Server: P3, P4, P6, P7, P8\n")
         w("Not measured yet: run `bench/run.sh server` (or `make bench`).\n")
         return
     h = load(a.heron) or {}
@@ -209,7 +209,7 @@ def server_section(a, w):
               f"{num(mp7.get('runs_created'))} runs ({mp7.get('matched')} matched; `search_runs`)")),
     ]
 
-    w("## Server: P3, P4, P6, P7\n")
+    w("## Server: P3, P4, P6, P7, P8\n")
     w(f"Figures taken {now} (`bench/run.sh server`); this part took {a.wall // 60} min {a.wall % 60} s.\n")
     w(f"- machine: {mc['nproc']} CPUs ({mc['cpu']}), {mc['mem']} RAM, Linux {mc['kernel']}; load average at the end "
       f"{' '.join(mc['load'])}")
@@ -739,7 +739,7 @@ def main():
     w = L.append
     w("# Heron benchmarks (DESIGN §5)\n")
     w("Written by `make bench` (`bench/run.sh`): the SDK part (P1, P2, P5, P9, with wandb, trackio, MLflow and Aim) "
-      "and the server part (P3, P4, P6, P7, with an MLflow server). `bench/run.sh sdk` or `bench/run.sh server` reruns one "
+      "and the server part (P3, P4, P6, P7, P8, with an MLflow server). `bench/run.sh sdk` or `bench/run.sh server` reruns one "
       "part; the other keeps its figures from its last run, so each part states when it was measured.\n")
     sdk_section(a, w)
     server_section(a, w)
@@ -748,7 +748,7 @@ def main():
     w("make bench                                   # release build, then bench/run.sh: both parts (about 15 min on 2 CPUs)")
     w("./bench/run.sh                               # again, without rebuilding the server (the SDK wheel is always rebuilt)")
     w("./bench/run.sh sdk                           # the SDK part only (P1, P2, P5, P9 and the SDK peers)")
-    w("./bench/run.sh server                        # the server part only (P3, P4, P6, P7 and the MLflow server)")
+    w("./bench/run.sh server                        # the server part only (P3, P4, P6, P7, P8 and the MLflow server)")
     w("PEER=0 ./bench/run.sh                        # Heron only")
     w("SDK_PEERS='wandb trackio' SDK_R=1 ./bench/run.sh sdk   # fewer peers / runs (see the header of bench/run.sh)")
     w("HERON_BENCH_ARGS='--only p4 --p4-reads 100' PEER=0 ./bench/run.sh server   # one benchmark; see --help")

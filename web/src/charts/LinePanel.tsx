@@ -10,7 +10,7 @@ import { Legend } from "./Legend";
 import { PanelMenu } from "./PanelMenu";
 import type { PanelModel, PanelSettings, ResolvedSettings } from "./model";
 import { resolveKeys, specRegex } from "./model";
-import { drawnSeries, maxPoints, plotData, type DrawnSeries } from "./plot";
+import { drawnSeries, gridOf, maxPoints, plotData, type DrawnSeries } from "./plot";
 import { isSmoothing } from "./smoothing";
 import { chartFetches, useChartData } from "./useChartData";
 import { useInView } from "./useInView";
@@ -89,7 +89,7 @@ export function LinePanel(props: LinePanelProps) {
     [response, resolved, runs, grouping, colorOf],
   );
   const smoothing = isSmoothing(resolved.smoothing);
-  const plot = useMemo(() => plotData(drawn, smoothing), [drawn, smoothing]);
+  const plot = useMemo(() => plotData(drawn, smoothing, gridOf(response)), [drawn, smoothing, response]);
 
   useEffect(() => {
     const charts = (window.__heronCharts ??= {});

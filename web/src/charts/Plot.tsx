@@ -167,7 +167,7 @@ function showTooltip(u: uPlot, tip: HTMLDivElement | null, props: PlotProps): vo
     const value = ys[at];
     const d = props.drawn[drawnIdx];
     if (value === null || value === undefined || !d) return;
-    rows.push({ label: d.label, color: d.color, value, x: xs[at] as number });
+    rows.push({ label: d.label, color: d.color, value, x: props.plot.trueX[seriesIdx]?.[at] ?? (xs[at] as number) });
   });
   if (rows.length === 0) {
     tip.style.display = "none";
@@ -175,16 +175,18 @@ function showTooltip(u: uPlot, tip: HTMLDivElement | null, props: PlotProps): vo
   }
   rows.sort((a, b) => b.value - a.value);
   const shown = rows.slice(0, 12);
+  // The head names the x of the top row (slot x may be snapped to a grid; the rows' x are real).
+  const headX = shown[0]!.x;
   const xName = props.x === "step" ? "step" : props.x === "relative_time" ? "time" : props.x;
   const xText = (v: number) => (props.x === "time" ? new Date(v * 1000).toLocaleString() : props.x === "relative_time" ? formatDuration(v) : formatNumber(v));
   tip.replaceChildren(
-    el("div", "tip-head", `${xName} ${xText(xs[idx] as number)}`),
+    el("div", "tip-head", `${xName} ${xText(headX)}`),
     ...shown.map((r) => {
       const row = el("div", "tip-row", "");
       const swatch = el("span", "tip-swatch", "");
       swatch.style.background = r.color;
       row.append(swatch, el("span", "tip-label", r.label), el("span", "tip-value", formatNumber(r.value)));
-      if (r.x !== xs[idx]) row.append(el("span", "tip-x", `@${xText(r.x)}`));
+      if (r.x !== headX) row.append(el("span", "tip-x", `@${xText(r.x)}`));
       return row;
     }),
     ...(rows.length > shown.length ? [el("div", "tip-more", `+${rows.length - shown.length} more`)] : []),

@@ -129,6 +129,37 @@ describe("alignLines", () => {
   });
 });
 
+describe("alignLines on a grid", () => {
+  it("lets many runs share slots, keeps every value and each point's real x", () => {
+    // 100 runs, 10 buckets of 100 steps; each run's min and max fall at its own steps.
+    const lines = Array.from({ length: 100 }, (_, r) => {
+      const x: number[] = [];
+      const y: number[] = [];
+      for (let b = 0; b < 10; b++) {
+        const lo = b * 100 + 1 + (r % 40);
+        const hi = b * 100 + 50 + (r % 45);
+        x.push(b * 100, lo, hi, b * 100 + 99);
+        y.push(1, r === 37 && b === 6 ? 1e6 : 0, 2, 1);
+      }
+      return { x, y };
+    });
+    const exact = alignLines(lines);
+    const snapped = alignLines(lines, { origin: 0, cell: 999 / 40 });
+    expect(snapped.x.length).toBeLessThan(exact.x.length / 10);
+    expect(snapped.x.length).toBeLessThanOrEqual(10 * 4 * 2);
+    for (let r = 0; r < lines.length; r++) {
+      const values = snapped.ys[r]!.filter((v) => v !== undefined);
+      expect(values).toEqual(lines[r]!.y);
+      const real = snapped.trueX[r]!.filter((v) => v !== undefined);
+      expect(real).toEqual(lines[r]!.x);
+    }
+    // The spike stays, at its real step, and its slot is within a quarter bucket of it.
+    const slot = snapped.ys[37]!.indexOf(1e6);
+    expect(snapped.trueX[37]![slot]).toBe(600 + 1 + (37 % 40));
+    expect(Math.abs(snapped.x[slot]! - (600 + 1 + (37 % 40)))).toBeLessThanOrEqual(999 / 80);
+  });
+});
+
 describe("aggregateGroup", () => {
   const xs = steps(100);
   const a = reduce("a", xs, xs.map(() => 1), 10, 0, 99);

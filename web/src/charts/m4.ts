@@ -68,42 +68,70 @@ function finite(v: number | null): number | null {
   return v !== null && Number.isFinite(v) ? v : null;
 }
 
+/** Where aligned lines put their points: x snapped to cells of `cell` width from `origin`. */
+export interface AlignGrid {
+  origin: number;
+  cell: number;
+}
+
 /**
  * Puts several lines on one x array, as uPlot wants. A line's value is `undefined` where it
  * has no point (drawn across), `null` where it has a gap. An x repeated within a line (a
  * non-step x axis) gets as many slots as the line that repeats it most.
+ *
+ * With a `grid`, x values are snapped to its cells first. Chart answers give each run its own
+ * minimum and maximum x inside every bucket, so a hundred runs would otherwise need a hundred
+ * times as many slots as one; on a grid of a quarter bucket they share them, and a point moves
+ * by less than its bucket (one pixel column). `trueX` keeps each point's real x for tooltips.
  */
-export function alignLines(lines: readonly { x: readonly number[]; y: readonly (number | null)[] }[]): {
+export function alignLines(
+  lines: readonly { x: readonly number[]; y: readonly (number | null)[] }[],
+  grid: AlignGrid | null = null,
+): {
   x: number[];
   ys: (number | null | undefined)[][];
+  trueX: (number | undefined)[][];
 } {
+  const keyOf = grid ? (v: number) => Math.round((v - grid.origin) / grid.cell) : (v: number) => v;
   const slots = new Map<number, number>();
   for (const line of lines) {
     let run = 0;
+    let previous = Number.NaN;
     for (let i = 0; i < line.x.length; i++) {
-      const v = line.x[i] as number;
-      run = i > 0 && line.x[i - 1] === v ? run + 1 : 1;
-      if ((slots.get(v) ?? 0) < run) slots.set(v, run);
+      const key = keyOf(line.x[i] as number);
+      run = i > 0 && previous === key ? run + 1 : 1;
+      previous = key;
+      if ((slots.get(key) ?? 0) < run) slots.set(key, run);
     }
   }
   const keys = [...slots.keys()].sort((a, b) => a - b);
   const x: number[] = [];
   const start = new Map<number, number>();
-  for (const v of keys) {
-    start.set(v, x.length);
-    for (let k = 0; k < (slots.get(v) as number); k++) x.push(v);
+  for (const key of keys) {
+    start.set(key, x.length);
+    const at = grid ? grid.origin + key * grid.cell : key;
+    for (let k = 0; k < (slots.get(key) as number); k++) x.push(at);
   }
-  const ys = lines.map((line) => {
-    const out: (number | null | undefined)[] = new Array(x.length).fill(undefined);
+  const ys: (number | null | undefined)[][] = [];
+  const trueX: (number | undefined)[][] = [];
+  for (const line of lines) {
+    const out: (number | null | undefined)[] = new Array(x.length);
+    const real: (number | undefined)[] = new Array(x.length);
     let run = 0;
+    let previous = Number.NaN;
     for (let i = 0; i < line.x.length; i++) {
       const v = line.x[i] as number;
-      run = i > 0 && line.x[i - 1] === v ? run + 1 : 0;
-      out[(start.get(v) as number) + run] = line.y[i] as number | null;
+      const key = keyOf(v);
+      run = i > 0 && previous === key ? run + 1 : 0;
+      previous = key;
+      const slot = (start.get(key) as number) + run;
+      out[slot] = line.y[i] as number | null;
+      real[slot] = v;
     }
-    return out;
-  });
-  return { x, ys };
+    ys.push(out);
+    trueX.push(real);
+  }
+  return { x, ys, trueX };
 }
 
 export type Aggregate = "mean" | "median" | "min" | "max";

@@ -3,7 +3,7 @@
 import type uPlot from "uplot";
 import type { ChartResponse, ChartSeries, Run } from "../api";
 import { fieldValue, formatValue } from "../fields";
-import { aggregateGroup, alignLines, m4Band, m4Line, type Line } from "./m4";
+import { aggregateGroup, alignLines, m4Band, m4Line, type AlignGrid, type Line } from "./m4";
 import type { ResolvedSettings } from "./model";
 import { isSmoothing, smooth } from "./smoothing";
 
@@ -146,9 +146,21 @@ export interface PlotData {
   bands: uPlot.Band[];
   /** For uPlot series i (1-based as in uPlot), the index in `drawn` it shows as its main line, or -1. */
   mainOf: number[];
+  /** For uPlot series i, the real x of the point in each slot (the slot's x may be snapped). */
+  trueX: (number | undefined)[][];
 }
 
-export function plotData(drawn: readonly DrawnSeries[], smoothing: boolean): PlotData {
+/**
+ * The grid aligned points snap to: a quarter of the answer's bucket width (see `alignLines`);
+ * null when the answer has no x range.
+ */
+export function gridOf(response: ChartResponse | null): AlignGrid | null {
+  if (!response || response.x_min === null || response.x_max === null || response.buckets <= 0) return null;
+  const cell = (response.x_max - response.x_min) / (response.buckets * 4);
+  return cell > 0 && Number.isFinite(cell) ? { origin: response.x_min, cell } : null;
+}
+
+export function plotData(drawn: readonly DrawnSeries[], smoothing: boolean, grid: AlignGrid | null = null): PlotData {
   const lines: { x: readonly number[]; y: readonly (number | null)[] }[] = [];
   const series: uPlot.Series[] = [{}];
   const bands: uPlot.Band[] = [];
@@ -185,8 +197,8 @@ export function plotData(drawn: readonly DrawnSeries[], smoothing: boolean): Plo
       mainOf.push(i);
     }
   });
-  const { x, ys } = alignLines(lines);
-  return { data: [x, ...ys] as uPlot.AlignedData, series, bands, mainOf };
+  const { x, ys, trueX } = alignLines(lines, grid);
+  return { data: [x, ...ys] as uPlot.AlignedData, series, bands, mainOf, trueX: [[], ...trueX] };
 }
 
 function bandEdge(label: string): uPlot.Series {
