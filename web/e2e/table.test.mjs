@@ -293,6 +293,17 @@ test("sort by clicking headers, shift-click for a second key", async () => {
   await page.context().close();
 });
 
+test("metric columns show a key's min and max over its whole history", async () => {
+  const page = await signedInPage(browser, server);
+  const cols = { show: ["name", "metrics.loss.min", "metrics.loss.max"], pin: [] };
+  await page.goto(projectUrl("?tab=table&sort=name&cols=" + encodeURIComponent(JSON.stringify(cols))));
+  const row = page.locator(`[data-testid="run-row"][data-run-id="${ids["run-1"]}"]`);
+  // run-1 logged 0.5, 0.51, 0.52.
+  await row.locator('[data-path="metrics.loss.min"]').filter({ hasText: "0.5" }).waitFor({ timeout: 10_000 });
+  assert.equal(await row.locator('[data-path="metrics.loss.max"]').textContent(), "0.52");
+  await page.context().close();
+});
+
 test("group by a config key: group headers with counts", async () => {
   const page = await signedInPage(browser, server);
   await page.goto(projectUrl("?tab=table"));

@@ -43,6 +43,15 @@ export interface Run {
   exit_code: number | null;
   last_step: number | null;
   history_rows: number;
+  /** Statistics of history keys, when the listing asked for them (`metrics`). */
+  metrics?: Record<string, MetricStats>;
+}
+
+export interface MetricStats {
+  min: number | null;
+  max: number | null;
+  last: number | null;
+  count: number;
 }
 
 export interface RunPage {
@@ -247,7 +256,7 @@ export const api = {
   runs: (
     entity: string,
     project: string,
-    query: { filter?: string; sort?: string; limit?: number; cursor?: string },
+    query: { filter?: string; sort?: string; limit?: number; cursor?: string; metrics?: readonly string[] },
     signal?: AbortSignal,
   ) => {
     const params = new URLSearchParams();
@@ -255,6 +264,7 @@ export const api = {
     if (query.sort) params.set("sort", query.sort);
     params.set("limit", String(query.limit ?? 10000));
     if (query.cursor) params.set("cursor", query.cursor);
+    if (query.metrics?.length) params.set("metrics", query.metrics.join(","));
     return request<RunPage>("GET", `${projectPath(entity, project)}/runs?${params}`, undefined, signal);
   },
   run: (entity: string, project: string, run: string) => request<Run>("GET", runPath(entity, project, run)),

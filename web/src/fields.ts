@@ -2,22 +2,27 @@
 // `summary.train/loss`, `metadata.git.commit`), so table columns, grouping and filters agree.
 import type { Json, Run } from "./api";
 
-/** The value at `path`; a missing nested key falls back to the joined rest as one flat key. */
+/**
+ * The value at `path`, read as the server's filters read it: at each level the next segment is
+ * a key, or else the next segments joined with dots are (`config.optimizer.lr` also finds
+ * `{"optimizer.lr": ...}`, and `metrics.val.acc.min` finds the key `val.acc`).
+ */
 export function fieldValue(run: Run, path: string): Json | undefined {
-  const segments = path.split(".");
-  let node: Json | undefined = run as unknown as Json;
+  return lookup(run as unknown as Json, path.split("."));
+}
+
+function lookup(node: Json | undefined, segments: readonly string[]): Json | undefined {
+  if (segments.length === 0) return node;
+  if (node === null || node === undefined || typeof node !== "object" || Array.isArray(node)) return undefined;
+  let key = "";
   for (let i = 0; i < segments.length; i++) {
-    if (node === null || typeof node !== "object" || Array.isArray(node)) return undefined;
-    const object: { [key: string]: Json } = node;
-    const segment = segments[i] as string;
-    if (segment in object) {
-      node = object[segment];
-      continue;
+    key = i === 0 ? (segments[0] as string) : `${key}.${segments[i]}`;
+    if (key in node) {
+      const found = lookup(node[key], segments.slice(i + 1));
+      if (found !== undefined) return found;
     }
-    const flat = segments.slice(i).join(".");
-    return flat in object ? object[flat] : undefined;
   }
-  return node;
+  return undefined;
 }
 
 /** Every leaf path under `prefix` (`config`, `summary`, `metadata`) across runs, sorted. */

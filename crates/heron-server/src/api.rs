@@ -280,6 +280,9 @@ pub struct RunListParams {
     limit: Option<usize>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Comma-separated history keys whose statistics (`min`, `max`, `last`, `count`) each run
+    /// of the page carries in `metrics`.
+    metrics: Option<String>,
 }
 
 pub(crate) fn query_error(what: &str, error: heron_core::query::ParseError) -> ApiError {
@@ -304,8 +307,19 @@ pub async fn list_runs(
         return Err(Error::invalid(format!("limit must be 1 to {}", limits::MAX_PAGE_RUNS)).into());
     }
     let runs = state.store.list_runs(&path.entity, &path.project).await?;
+    let wanted: Vec<String> = match params.metrics.as_deref() {
+        Some(keys) => {
+            let keys: Vec<String> =
+                keys.split(',').map(str::trim).filter(|k| !k.is_empty()).map(str::to_string).collect();
+            if keys.len() > limits::MAX_CHART_KEYS {
+                return Err(Error::invalid(format!("metrics takes at most {} keys", limits::MAX_CHART_KEYS)).into());
+            }
+            keys
+        }
+        None => Vec::new(),
+    };
     let paths = filter.fields().into_iter().chain(sort.iter().map(|key| &key.field));
-    let documents = dashboard::run_documents(&state, &path.entity, &path.project, runs, paths).await?;
+    let documents = dashboard::run_documents(&state, &path.entity, &path.project, runs, paths, &wanted).await?;
     // Filtering and sorting are CPU work over every run: keep them off the async executor.
     let page = tokio::task::spawn_blocking(move || {
         let mut matching: Vec<(Value, Run)> =
@@ -319,7 +333,15 @@ pub async fn list_runs(
         let end = (start + limit).min(matching.len());
         let next_cursor =
             (end < matching.len() && end > start).then(|| Cursor::after(&matching[end - 1].0, &sort).encode());
-        let runs = matching.drain(start..end).map(|(_, run)| run).collect();
+        let runs = matching
+            .drain(start..end)
+            .map(|(document, mut run)| {
+                if !wanted.is_empty() {
+                    run.metrics = Some(dashboard::metrics_of(&document, &wanted));
+                }
+                run
+            })
+            .collect();
         RunPage { runs, total, next_cursor }
     })
     .await

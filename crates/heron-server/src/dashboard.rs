@@ -1,7 +1,7 @@
 //! Routes the dashboard adds: browser sessions (`/session`), passwords, saved views, parameter
 //! importance, and the `metrics.<key>.<stat>` fields that filters and sorts may name.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use heron_core::query::{FieldPath, metric_key};
 use heron_core::{Error, User, importance, keys};
 use heron_types::{
-    ImportanceQuery, ImportanceResponse, ParamImportance, PasswordSet, ProjectKey, Run, SavedView, SessionCreate,
-    ViewPut, Viewer, limits,
+    ImportanceQuery, ImportanceResponse, MetricStats, ParamImportance, PasswordSet, ProjectKey, Run, SavedView,
+    SessionCreate, ViewPut, Viewer, limits,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -24,15 +24,18 @@ use crate::auth::{self, Caller, KEY_COOKIE};
 use crate::error::{ApiJson, ApiResult};
 
 /// Run documents (the run as JSON) for filters, sorts and importance; when `paths` name
-/// `metrics.<key>.<stat>`, each document gets a `metrics` object with those keys' statistics.
+/// `metrics.<key>.<stat>`, or `extra_keys` lists keys, each document gets a `metrics` object
+/// with those keys' statistics.
 pub(crate) async fn run_documents<'p>(
     state: &AppState,
     entity: &str,
     project: &str,
     runs: Vec<Run>,
     paths: impl IntoIterator<Item = &'p FieldPath>,
+    extra_keys: &[String],
 ) -> ApiResult<Vec<(Value, Run)>> {
-    let metric_keys: BTreeSet<String> = paths.into_iter().filter_map(metric_key).collect();
+    let mut metric_keys: BTreeSet<String> = paths.into_iter().filter_map(metric_key).collect();
+    metric_keys.extend(extra_keys.iter().cloned());
     let mut metrics: HashMap<String, Map<String, Value>> = HashMap::new();
     if !metric_keys.is_empty() {
         let keys: Vec<String> = metric_keys.into_iter().collect();
@@ -56,6 +59,18 @@ pub(crate) async fn run_documents<'p>(
     })
     .await
     .map_err(|e| Error::internal(format!("reading runs failed: {e}")).into())
+}
+
+/// The statistics of `keys` in a run document made by [`run_documents`] (keys the run never
+/// logged are left out).
+pub(crate) fn metrics_of(document: &Value, keys: &[String]) -> BTreeMap<String, MetricStats> {
+    let stats = document.get("metrics").and_then(Value::as_object);
+    keys.iter()
+        .filter_map(|key| {
+            let value = stats?.get(key)?;
+            Some((key.clone(), serde_json::from_value(value.clone()).ok()?))
+        })
+        .collect()
 }
 
 // --- sessions and passwords ---
@@ -314,7 +329,7 @@ pub async fn importance(
     }
     let mut paths = vec![target.clone()];
     paths.extend(params.iter().flatten().cloned());
-    let documents = run_documents(&state, &path.entity, &path.project, runs, paths.iter()).await?;
+    let documents = run_documents(&state, &path.entity, &path.project, runs, paths.iter(), &[]).await?;
     let response = tokio::task::spawn_blocking(move || {
         // Only runs with a numeric target take part.
         let with_target: Vec<(&Value, f64)> = documents

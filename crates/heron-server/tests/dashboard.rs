@@ -120,6 +120,15 @@ async fn runs_sort_and_filter_by_a_metrics_min_and_max() {
     assert_eq!(ids(&page), ["a"]);
     assert!(page["runs"][0].get("metrics").is_none(), "metrics are for filtering and sorting, not part of the run");
     assert_eq!(ids(&server.get(&list("filter=metrics.train/loss.count%20%3D%203&sort=id")).await), ["a", "b", "c"]);
+
+    // Asked for, each run of the page carries the statistics (for table columns).
+    let page = server.get(&list("sort=id&metrics=train/loss,missing")).await;
+    assert_eq!(page["runs"][0]["metrics"], json!({"train/loss": {"min": 1.0, "max": 50.0, "last": 1.0, "count": 3}}));
+    assert_eq!(page["runs"][3]["id"], "d");
+    assert_eq!(page["runs"][3]["metrics"], json!({}), "a run without the key has none");
+    let too_many = (0..101).map(|i| format!("k{i}")).collect::<Vec<_>>().join(",");
+    let (status, body) = server.call(Method::GET, &list(&format!("metrics={too_many}")), None).await;
+    assert_error(status, &body, StatusCode::UNPROCESSABLE_ENTITY, "invalid_argument");
     server.shutdown().await;
 }
 

@@ -45,6 +45,7 @@ fn run_row(row: &rusqlite::Row) -> rusqlite::Result<Run> {
         exit_code: row.get(19)?,
         last_step: row.get(20)?,
         history_rows: row.get::<_, i64>(21)? as u64,
+        metrics: None,
     })
 }
 

@@ -178,6 +178,21 @@ pub struct Run {
     pub last_step: Option<i64>,
     /// Number of history rows stored (distinct steps).
     pub history_rows: u64,
+    /// Statistics of history keys, by key: only in run listings that ask for them
+    /// (`GET .../runs?metrics=loss,acc`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<BTreeMap<String, MetricStats>>,
+}
+
+/// Count, minimum and maximum (both ignoring NaN) and last value of one history key of a run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "utoipa", derive(ToSchema))]
+pub struct MetricStats {
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    /// Null when the last value was NaN.
+    pub last: Option<f64>,
+    pub count: u64,
 }
 
 /// Create a run, or update it when the id exists (`upsert`). Used by SDKs at `init`.

@@ -27,6 +27,9 @@ export interface ProjectState {
   hidden: ReadonlySet<string>;
   setHidden: (ids: string[]) => void;
   toggleHidden: (id: string) => void;
+  /** History keys whose statistics the runs carry (`run.metrics`), for table columns. */
+  metricKeys: readonly string[];
+  setMetricKeys: (keys: readonly string[]) => void;
   /** Runs that are not hidden: what charts draw. */
   visibleRuns: Run[];
   colorOf: (runId: string) => string;
@@ -61,6 +64,8 @@ export function ProjectProvider(props: { entity: string; project: string; childr
   const [error, setError] = useState<string | null>(null);
   const [colors, setColors] = useState<Record<string, string>>(() => loadColors(entity, project));
   const [resetTick, setResetTick] = useState(0);
+  const [metricKeys, setMetricKeyList] = useState<readonly string[]>(NONE);
+  const metricsText = metricKeys.join(",");
   const [reloadTick, setReloadTick] = useState(0);
   const pointListeners = useRef(new Set<(event: PointsEvent) => void>());
 
@@ -68,7 +73,7 @@ export function ProjectProvider(props: { entity: string; project: string; childr
     const controller = new AbortController();
     setLoading(true);
     api
-      .runs(entity, project, { filter: filter ?? "", sort: sort ?? "" }, controller.signal)
+      .runs(entity, project, { filter: filter ?? "", sort: sort ?? "", metrics: metricKeys }, controller.signal)
       .then((page) => {
         setRuns(page.runs);
         setTotal(page.total);
@@ -82,7 +87,9 @@ export function ProjectProvider(props: { entity: string; project: string; childr
         if (!controller.signal.aborted) setLoading(false);
       });
     return () => controller.abort();
-  }, [entity, project, filter, sort, reloadTick]);
+    // metricsText stands for metricKeys.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [entity, project, filter, sort, reloadTick, metricsText]);
 
   useEffect(() => {
     // Run changes are applied in place; a new run appears after the next re-read (the
@@ -101,7 +108,9 @@ export function ProjectProvider(props: { entity: string; project: string; childr
               return current;
             }
             const next = current.slice();
-            next[index] = event.run;
+            // Events carry the run without metric statistics: keep the ones we have.
+            const metrics = current[index]?.metrics;
+            next[index] = metrics ? { ...event.run, metrics } : event.run;
             return next;
           });
         } else {
@@ -164,6 +173,11 @@ export function ProjectProvider(props: { entity: string; project: string; childr
     hidden,
     setHidden: (ids) => setHiddenParam(ids.length ? ids : null),
     toggleHidden,
+    metricKeys,
+    setMetricKeys: (keys) => {
+      const unique = [...new Set(keys)].sort();
+      if (unique.join(",") !== metricsText) setMetricKeyList(unique.length ? unique : NONE);
+    },
     visibleRuns,
     colorOf,
     setColor,

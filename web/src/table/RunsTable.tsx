@@ -11,6 +11,7 @@ import { fieldValue } from "../fields";
 import { ColumnManager } from "./ColumnManager";
 import {
   availableColumns,
+  metricKeyOf,
   cellText,
   cellValue,
   defaultLayout,
@@ -81,7 +82,23 @@ export function RunsTable(props: { compact?: boolean }) {
   const [exporting, setExporting] = useState(false);
   const [exportError, setExportError] = useState<string | null>(null);
 
-  const columns = useMemo(() => availableColumns(runs), [runs]);
+  // Logged scalar keys: their min, max and last are columns too (the server computes them).
+  const [loggedKeys, setLoggedKeys] = useState<string[]>([]);
+  useEffect(() => {
+    let cancelled = false;
+    api.projectKeys(entity, project).then(
+      (keys) => {
+        if (cancelled) return;
+        const scalar = keys.filter((k) => k.stream === "history" && k.kind === "scalar" && !k.key.startsWith("_"));
+        setLoggedKeys([...new Set(scalar.map((k) => k.key))]);
+      },
+      () => undefined,
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [entity, project, state.resetTick]);
+  const columns = useMemo(() => availableColumns(runs, loggedKeys), [runs, loggedKeys]);
   const byPath = useMemo(() => new Map(columns.map((column) => [column.path, column])), [columns]);
   const columnOf = useCallback((path: string) => byPath.get(path) ?? unknownColumn(path), [byPath]);
   const savedLayout = readLayout(layoutParam);
@@ -113,6 +130,18 @@ export function RunsTable(props: { compact?: boolean }) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [compact, JSON.stringify(layout), sort, columns, columnOf, dragWidths]);
   const totalWidth = EYE_WIDTH + COLOR_WIDTH + placed.reduce((sum, place) => sum + place.width, 0);
+
+  // The runs carry the statistics of the metric columns shown.
+  const shownMetrics = placed
+    .map((place) => metricKeyOf(place.column.path))
+    .filter((key): key is string => key !== null)
+    .join("\n");
+  const { setMetricKeys } = state;
+  useEffect(() => {
+    setMetricKeys(shownMetrics ? shownMetrics.split("\n") : []);
+    // setMetricKeys is rebuilt with the project state; the shown keys are what matter.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [shownMetrics]);
 
   // `groupBy` is parsed from the URL on every render of the project state: key on its text.
   const groupKey = JSON.stringify(groupBy);
@@ -528,7 +557,7 @@ function Cell(props: { run: Run; place: Placed; now: number; indent: boolean; hr
     const text = cellText(run, path, props.now);
     const numeric = typeof cellValue(run, path, props.now) === "number";
     return (
-      <div className={`${className} ${numeric ? "num" : ""}`} style={style} role="cell" title={text}>
+      <div className={`${className} ${numeric ? "num" : ""}`} style={style} role="cell" title={text} data-path={path}>
         {text}
       </div>
     );

@@ -8,6 +8,7 @@ import {
   dropColumn,
   durationSeconds,
   formatDuration,
+  metricKeyOf,
   moveColumn,
   readLayout,
   toggleColumn,
@@ -104,5 +105,22 @@ describe("grouping", () => {
     expect(rows.map((r) => (r.kind === "group" ? `g${r.group.runs.length}` : r.run.id))).toEqual(["g2", "g1", "2", "g1", "4"]);
     expect(tableRows(runs, [], new Set()).map((r) => r.kind)).toEqual(["run", "run", "run", "run"]);
     expect(displayRuns(runs, ["config.opt"]).map((r) => r.id)).toEqual(["1", "3", "2", "4"]);
+  });
+});
+
+describe("metric columns", () => {
+  it("offer min, max and last of each logged key, read from the run's metrics", () => {
+    const r = run({ metrics: { "train/loss": { min: 0.1, max: 5, last: 0.2, count: 10 }, "val.acc": { min: 0.5, max: 0.9, last: 0.8, count: 3 } } });
+    const columns = availableColumns([r], ["train/loss", "val.acc"]).filter((c) => c.group === "metrics");
+    expect(columns.map((c) => c.path)).toEqual([
+      "metrics.train/loss.min", "metrics.train/loss.max", "metrics.train/loss.last",
+      "metrics.val.acc.min", "metrics.val.acc.max", "metrics.val.acc.last",
+    ]);
+    expect(columns[0]!.label).toBe("train/loss (min)");
+    expect(columns[0]!.sortField).toBe("metrics.train/loss.min");
+    expect(cellText(r, "metrics.train/loss.max", 0)).toBe("5");
+    expect(cellText(r, "metrics.val.acc.last", 0)).toBe("0.8");
+    expect(metricKeyOf("metrics.val.acc.min")).toBe("val.acc");
+    expect(metricKeyOf("summary.loss")).toBeNull();
   });
 });

@@ -9,7 +9,7 @@ export interface Column {
   /** Dashboard field path; also the column's id (`name`, `config.lr`, `duration`). */
   path: string;
   label: string;
-  group: "run" | "config" | "summary" | "metadata";
+  group: "run" | "config" | "summary" | "metadata" | "metrics";
   /** The sort field text, or null where the server cannot sort by it (duration). */
   sortField: string | null;
   width: number;
@@ -43,8 +43,21 @@ const RUN_COLUMNS: Array<[path: string, label: string, width: number, sortable: 
   ["history_rows", "History rows", 100, true],
 ];
 
-/** Every column the runs offer, the run's own fields first. */
-export function availableColumns(runs: Run[]): Column[] {
+/** Statistics of a logged key offered as columns (`metrics.<key>.<stat>`, read by the server). */
+export const METRIC_STATS = ["min", "max", "last"] as const;
+
+/** The history key of a `metrics.<key>.<stat>` path, or null for any other path. */
+export function metricKeyOf(path: string): string | null {
+  if (!path.startsWith("metrics.")) return null;
+  const last = path.lastIndexOf(".");
+  return last > "metrics.".length ? path.slice("metrics.".length, last) : null;
+}
+
+/**
+ * Every column the runs offer, the run's own fields first, then config / summary / metadata
+ * leaves, then the min, max and last of each logged key in `metricKeys`.
+ */
+export function availableColumns(runs: Run[], metricKeys: readonly string[] = []): Column[] {
   const columns: Column[] = RUN_COLUMNS.map(([path, label, width, sortable]) => ({
     path,
     label,
@@ -57,6 +70,12 @@ export function availableColumns(runs: Run[]): Column[] {
       columns.push({ path, label: path.slice(group.length + 1), group, sortField: queryPath(path), width: 120 });
     }
   }
+  for (const key of metricKeys) {
+    for (const stat of METRIC_STATS) {
+      const path = `metrics.${key}.${stat}`;
+      columns.push({ path, label: `${key} (${stat})`, group: "metrics", sortField: queryPath(path), width: 120 });
+    }
+  }
   return columns;
 }
 
@@ -64,10 +83,11 @@ export function availableColumns(runs: Run[]): Column[] {
 export function unknownColumn(path: string): Column {
   const dot = path.indexOf(".");
   const head = dot < 0 ? path : path.slice(0, dot);
-  const group = head === "config" || head === "summary" || head === "metadata" ? head : "run";
+  const group = head === "config" || head === "summary" || head === "metadata" || head === "metrics" ? head : "run";
+  const metric = metricKeyOf(path);
   return {
     path,
-    label: group === "run" ? path : path.slice(dot + 1),
+    label: metric !== null ? `${metric} (${path.slice(path.lastIndexOf(".") + 1)})` : group === "run" ? path : path.slice(dot + 1),
     group,
     sortField: path === "duration" ? null : queryPath(path),
     width: 120,
