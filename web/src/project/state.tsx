@@ -5,6 +5,7 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useRef, use
 import { api, ApiError, subscribeProject, type ProjectEvent, type Run } from "../api";
 import { assignColors, defaultColor, loadColors, saveColors } from "../colors";
 import { useJsonParam, useQueryParam } from "../router";
+import { hiddenParam, hiddenSet, type HiddenParam } from "./visibility";
 
 export type PointsEvent = Extract<ProjectEvent, { type: "points" }>;
 
@@ -57,7 +58,7 @@ export function ProjectProvider(props: { entity: string; project: string; childr
   const [filter, setFilterParam] = useQueryParam("filter");
   const [sort, setSortParam] = useQueryParam("sort");
   const [groupBy, setGroupByParam] = useJsonParam<string[]>("group", NONE);
-  const [hiddenList, setHiddenParam] = useJsonParam<string[]>("hidden", NONE);
+  const [hiddenRaw, setHiddenParam] = useJsonParam<HiddenParam>("hidden", NONE);
   const [runs, setRuns] = useState<Run[]>([]);
   const [total, setTotal] = useState(0);
   const [loading, setLoading] = useState(true);
@@ -124,16 +125,16 @@ export function ProjectProvider(props: { entity: string; project: string; childr
     );
   }, [entity, project]);
 
-  const hidden = useMemo(() => new Set(hiddenList), [hiddenList]);
+  const hidden = useMemo(() => hiddenSet(hiddenRaw, runs), [hiddenRaw, runs]);
   const visibleRuns = useMemo(() => runs.filter((run) => !hidden.has(run.id)), [runs, hidden]);
   const toggleHidden = useCallback(
     (id: string) => {
       const next = new Set(hidden);
       if (next.has(id)) next.delete(id);
       else next.add(id);
-      setHiddenParam(next.size ? [...next] : null);
+      setHiddenParam(hiddenParam(next, runs));
     },
-    [hidden, setHiddenParam],
+    [hidden, runs, setHiddenParam],
   );
   const assigned = useMemo(() => assignColors(runs), [runs]);
   const colorOf = useCallback(
@@ -171,7 +172,7 @@ export function ProjectProvider(props: { entity: string; project: string; childr
     groupBy,
     setGroupBy: (fields) => setGroupByParam(fields.length ? fields : null),
     hidden,
-    setHidden: (ids) => setHiddenParam(ids.length ? ids : null),
+    setHidden: (ids) => setHiddenParam(hiddenParam(new Set(ids), runs)),
     toggleHidden,
     metricKeys,
     setMetricKeys: (keys) => {
