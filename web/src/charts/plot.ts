@@ -2,6 +2,7 @@
 // key), each with its smoothed twin and optional band, all on one x array for uPlot.
 import type uPlot from "uplot";
 import type { ChartResponse, ChartSeries, Run } from "../api";
+import { PALETTE } from "../colors";
 import { fieldValue, formatValue } from "../fields";
 import { aggregateGroup, alignLines, m4Band, m4Line, type AlignGrid, type Line } from "./m4";
 import type { ResolvedSettings } from "./model";
@@ -63,7 +64,10 @@ export function drawnSeries(
       if (!byKey.has(s.key)) byKey.set(s.key, []);
       byKey.get(s.key)!.push(s);
     }
-    for (const [label, byKey] of [...groups.entries()].sort((a, b) => a[0].localeCompare(b[0], undefined, { numeric: true }))) {
+    const ordered = [...groups.entries()].sort((a, b) => a[0].localeCompare(b[0], undefined, { numeric: true }));
+    // Groups take the palette in order: few lines, as far apart as the palette allows.
+    const groupColors = new Map(ordered.map(([label], i) => [label, PALETTE[i % PALETTE.length] as string]));
+    for (const [label, byKey] of ordered) {
       for (const [key, list] of byKey) {
         // A group of one run is that run: its exact M4 line, with its bucket min..max as the band.
         const g = list.length === 1 ? singleRunGroup(list[0]!, settings.groupBand) : aggregateGroup(list, settings.aggregate, settings.groupBand);
@@ -73,7 +77,7 @@ export function drawnSeries(
           label: `${label} (${list.length})${multiKey ? ` ${key}` : ""}`,
           run: `group:${label}`,
           key,
-          color: colorOf(`group:${label}`),
+          color: groupColors.get(label) ?? colorOf(`group:${label}`),
           ...line,
           smoothed: smoothedOf(line, settings),
           lo: hasBand ? logSafe(g.lo, settings.logY) : null,
