@@ -2029,26 +2029,6 @@ pub async fn files(store: &dyn Store) {
     expect_err("list_files of a missing run", store.list_files(&run_ref("missing")).await, ErrorKind::NotFound);
 }
 
-#[cfg(test)]
-mod tests {
-    use std::collections::BTreeSet;
-
-    use super::*;
-
-    #[test]
-    fn same_json_compares_numbers_by_value() {
-        assert!(same_json(&json!({"a": [1, 2.0]}), &json!({"a": [1.0, 2]})));
-        assert!(!same_json(&json!({"a": 1}), &json!({"a": 1, "b": null})));
-        assert!(!same_json(&json!("NaN"), &json!(1.0)));
-    }
-
-    #[test]
-    fn check_names_are_unique() {
-        let names: BTreeSet<&str> = CHECKS.iter().map(|(name, _)| *name).collect();
-        assert_eq!(names.len(), CHECKS.len());
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Dashboard: passwords, session keys, saved views, run metrics
 // ---------------------------------------------------------------------------------------------
@@ -2186,4 +2166,24 @@ pub async fn dashboard_project_keys(store: &dyn Store) {
         "every key of the project's runs once per stream and kind, with its run count; history first"
     );
     expect_err("project_keys of a missing project", store.project_keys(ENTITY, "nope").await, ErrorKind::NotFound);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn same_json_compares_numbers_by_value() {
+        assert!(same_json(&json!({"a": [1, 2.0]}), &json!({"a": [1.0, 2]})));
+        assert!(!same_json(&json!({"a": 1}), &json!({"a": 1, "b": null})));
+        assert!(!same_json(&json!("NaN"), &json!(1.0)));
+    }
+
+    #[test]
+    fn check_names_are_unique() {
+        let names: BTreeSet<&str> = CHECKS.iter().map(|(name, _)| *name).collect();
+        assert_eq!(names.len(), CHECKS.len());
+    }
 }
