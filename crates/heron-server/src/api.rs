@@ -319,11 +319,17 @@ pub async fn list_runs(
         None => Vec::new(),
     };
     let paths = filter.fields().into_iter().chain(sort.iter().map(|key| &key.field));
-    let documents = dashboard::run_documents(&state, &path.entity, &path.project, runs, paths, &wanted).await?;
+    let mut metrics = dashboard::metric_stats(&state, &path.entity, &path.project, paths, &wanted).await?;
     // Filtering and sorting are CPU work over every run: keep them off the async executor.
     let page = tokio::task::spawn_blocking(move || {
-        let mut matching: Vec<(Value, Run)> =
-            documents.into_iter().filter(|(document, _)| filter.matches(document)).collect();
+        let with_metrics = !metrics.is_empty();
+        let mut matching: Vec<(Value, Run)> = runs
+            .into_iter()
+            .filter_map(|run| {
+                let document = dashboard::run_document(&run, &mut metrics, with_metrics)?;
+                filter.matches(&document).then_some((document, run))
+            })
+            .collect();
         matching.sort_by(|a, b| compare_runs(&a.0, &b.0, &sort));
         let total = matching.len() as u64;
         let start = match &cursor {

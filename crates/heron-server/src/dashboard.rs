@@ -23,17 +23,15 @@ use crate::api::{ProjectPath, query_error};
 use crate::auth::{self, Caller, KEY_COOKIE};
 use crate::error::{ApiJson, ApiResult};
 
-/// Run documents (the run as JSON) for filters, sorts and importance; when `paths` name
-/// `metrics.<key>.<stat>`, or `extra_keys` lists keys, each document gets a `metrics` object
-/// with those keys' statistics.
-pub(crate) async fn run_documents<'p>(
+/// Statistics of history keys by run id, then key: the keys that `paths` name as
+/// `metrics.<key>.<stat>`, and `extra_keys`. Empty (and no query) when there are none.
+pub(crate) async fn metric_stats<'p>(
     state: &AppState,
     entity: &str,
     project: &str,
-    runs: Vec<Run>,
     paths: impl IntoIterator<Item = &'p FieldPath>,
     extra_keys: &[String],
-) -> ApiResult<Vec<(Value, Run)>> {
+) -> ApiResult<HashMap<String, Map<String, Value>>> {
     let mut metric_keys: BTreeSet<String> = paths.into_iter().filter_map(metric_key).collect();
     metric_keys.extend(extra_keys.iter().cloned());
     let mut metrics: HashMap<String, Map<String, Value>> = HashMap::new();
@@ -44,24 +42,25 @@ pub(crate) async fn run_documents<'p>(
             metrics.entry(metric.run).or_default().insert(metric.key, stats);
         }
     }
-    let with_metrics = !metrics.is_empty();
-    tokio::task::spawn_blocking(move || {
-        runs.into_iter()
-            .filter_map(|run| {
-                let mut document = serde_json::to_value(&run).ok()?;
-                if with_metrics && let Some(object) = document.as_object_mut() {
-                    let stats = metrics.remove(&run.id).unwrap_or_default();
-                    object.insert("metrics".into(), Value::Object(stats));
-                }
-                Some((document, run))
-            })
-            .collect()
-    })
-    .await
-    .map_err(|e| Error::internal(format!("reading runs failed: {e}")).into())
+    Ok(metrics)
 }
 
-/// The statistics of `keys` in a run document made by [`run_documents`] (keys the run never
+/// A run as the document filters, sorts and importance read: the run as JSON, with a `metrics`
+/// object of its statistics when any were read (see [`metric_stats`]). Called per run while
+/// filtering, so documents of runs that do not match are dropped at once.
+pub(crate) fn run_document(
+    run: &Run,
+    metrics: &mut HashMap<String, Map<String, Value>>,
+    with_metrics: bool,
+) -> Option<Value> {
+    let mut document = serde_json::to_value(run).ok()?;
+    if with_metrics && let Some(object) = document.as_object_mut() {
+        object.insert("metrics".into(), Value::Object(metrics.remove(&run.id).unwrap_or_default()));
+    }
+    Some(document)
+}
+
+/// The statistics of `keys` in a run document made by [`run_document`] (keys the run never
 /// logged are left out).
 pub(crate) fn metrics_of(document: &Value, keys: &[String]) -> BTreeMap<String, MetricStats> {
     let stats = document.get("metrics").and_then(Value::as_object);
@@ -329,8 +328,11 @@ pub async fn importance(
     }
     let mut paths = vec![target.clone()];
     paths.extend(params.iter().flatten().cloned());
-    let documents = run_documents(&state, &path.entity, &path.project, runs, paths.iter(), &[]).await?;
+    let mut metrics = metric_stats(&state, &path.entity, &path.project, paths.iter(), &[]).await?;
     let response = tokio::task::spawn_blocking(move || {
+        let with_metrics = !metrics.is_empty();
+        let documents: Vec<(Value, Run)> =
+            runs.into_iter().filter_map(|run| Some((run_document(&run, &mut metrics, with_metrics)?, run))).collect();
         // Only runs with a numeric target take part.
         let with_target: Vec<(&Value, f64)> = documents
             .iter()
