@@ -143,7 +143,8 @@ def server_section(a, w):
         c = part.get("cpu") or {}
         if c.get("other_processes_cpu_s") is not None:
             contention.append(f"{name}: {c['other_processes_cpu_s']:.1f} CPU-s over {c['wall_s']:.0f} s "
-                              f"({c['other_processes_cpus']:.2f} CPUs)")
+                              f"({c['other_processes_cpus']:.2f} CPUs)"
+                              + (" (without the P8 browser run on the same server)" if c.get("excludes_p8") else ""))
             if c["other_processes_cpus"] > 0.10:
                 warnings.append(f"Other processes used {c['other_processes_cpus']:.2f} CPUs on average during {name} "
                                 f"({c['other_processes_cpu_s']:.1f} CPU-s): that part was measured on a busy machine.")

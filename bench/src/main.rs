@@ -597,10 +597,17 @@ async fn p4(args: &Args) -> Result<Value> {
     }
     let after = server.mem()?;
     let p8 = match &args.p8_script {
-        Some(script) => p8(args, script, &server).await.unwrap_or_else(|e| {
-            eprintln!("P8 failed: {e:#}");
-            json!({"error": format!("{e:#}")})
-        }),
+        Some(script) => {
+            let mark = CpuMark::now();
+            let mut value = p8(args, script, &server).await.unwrap_or_else(|e| {
+                eprintln!("P8 failed: {e:#}");
+                json!({"error": format!("{e:#}")})
+            });
+            // The browser's processes are not all children this process waits for: what P8
+            // used is told apart, so it is not taken for contention during P4.
+            value["cpu"] = mark.since();
+            value
+        }
         None => Value::Null,
     };
     server.stop().await?;
@@ -896,6 +903,16 @@ async fn main() -> Result<()> {
         });
         value["wall_secs"] = json!(t.elapsed().as_secs_f64());
         value["cpu"] = cpu.since();
+        if let Some(p8) = value.get("p8").and_then(|p8| p8.get("cpu")).cloned() {
+            // P4's window holds P8's browser run: leave it out of P4's contention figure.
+            let others = value["cpu"]["other_processes_cpu_s"].as_f64().unwrap_or(0.0)
+                - p8["other_processes_cpu_s"].as_f64().unwrap_or(0.0);
+            let wall = value["cpu"]["wall_s"].as_f64().unwrap_or(0.0) - p8["wall_s"].as_f64().unwrap_or(0.0);
+            value["cpu"]["other_processes_cpu_s"] = json!(others.max(0.0));
+            value["cpu"]["other_processes_cpus"] = json!(others.max(0.0) / wall.max(1e-9));
+            value["cpu"]["wall_s"] = json!(wall);
+            value["cpu"]["excludes_p8"] = json!(true);
+        }
         eprintln!(
             "{which}: other processes used {:.1} CPU-s during it",
             value["cpu"]["other_processes_cpu_s"].as_f64().unwrap_or(0.0)
