@@ -11,31 +11,10 @@ import {
   prefersLog,
   type Axis,
 } from "./numeric";
+import { testRun } from "../testing";
 
 function run(id: string, config: JsonObject, summary: JsonObject = {}): Run {
-  return {
-    entity: "e",
-    project: "p",
-    id,
-    name: id,
-    state: "finished",
-    config,
-    summary,
-    tags: [],
-    notes: "",
-    group: null,
-    job_type: null,
-    sweep: null,
-    host: null,
-    metadata: {},
-    created_at: "",
-    updated_at: "",
-    heartbeat_at: "",
-    finished_at: null,
-    exit_code: null,
-    last_step: null,
-    history_rows: 0,
-  };
+  return testRun({ id, name: id, config, summary });
 }
 
 const runs = [

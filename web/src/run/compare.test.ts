@@ -1,32 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { Run } from "../api";
 import { compareRows, formatDuration, runDuration } from "./compare";
+import { testRun } from "../testing";
 
 function run(id: string, extra: Partial<Run>): Run {
-  return {
-    entity: "e",
-    project: "p",
-    id,
-    name: id,
-    state: "finished",
-    config: {},
-    summary: {},
-    tags: [],
-    notes: "",
-    group: null,
-    job_type: null,
-    sweep: null,
-    host: null,
-    metadata: {},
-    created_at: "2026-01-01T00:00:00Z",
-    updated_at: "2026-01-01T00:00:00Z",
-    heartbeat_at: "2026-01-01T00:01:00Z",
-    finished_at: "2026-01-01T00:01:30Z",
-    exit_code: 0,
-    last_step: null,
-    history_rows: 0,
-    ...extra,
-  };
+  return testRun({ id, name: id, created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z", heartbeat_at: "2026-01-01T00:01:00Z", finished_at: "2026-01-01T00:01:30Z", last_step: null, history_rows: 0, ...extra });
 }
 
 describe("compareRows", () => {

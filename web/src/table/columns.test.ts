@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import type { Run } from "../api";
 import {
   availableColumns,
   cellText,
@@ -15,13 +14,9 @@ import {
   togglePin,
 } from "./columns";
 import { displayRuns, groupRuns, tableRows } from "./grouping";
+import { testRun } from "../testing";
 
-const run = (over: Partial<Run>): Run => ({
-  entity: "e", project: "p", id: "r1", name: "run", state: "finished", config: {}, summary: {}, tags: [],
-  notes: "", group: null, job_type: null, sweep: null, host: null, metadata: {},
-  created_at: "2026-11-26T10:00:00Z", updated_at: "2026-11-26T10:00:00Z", heartbeat_at: "2026-11-26T10:01:00Z",
-  finished_at: "2026-11-26T10:01:30Z", exit_code: 0, last_step: 1, history_rows: 2, ...over,
-});
+const run = testRun;
 
 describe("columns", () => {
   const runs = [
