@@ -208,6 +208,33 @@ run.finish()
     assert.equal(new URL(page.url()).searchParams.get("ws"), saved);
   });
 
+  it("uses the x-axis and hiding that define_metric declared", async () => {
+    python(
+      server,
+      `
+import heron
+run = heron.init(project="dm")
+heron.define_metric("val/*", step_metric="epoch")
+heron.define_metric("debug/*", hidden=True)
+for i in range(100):
+    run.log({"val/loss": 1.0 / (i + 1), "epoch": i // 10, "debug/grad": 0.5, "train/loss": 2.0})
+run.finish()
+`,
+    );
+    await page.goto(`${base}/projects/admin/dm`);
+    const val = await waitFor(page, () => {
+      const c = window.__heronCharts?.["k:val/loss"];
+      return c && c.series[0]?.x.length > 0 ? c : null;
+    });
+    assert.equal(val.xMax, 9, "val/loss is drawn against epoch (0..9), not step (0..99)");
+    const train = await waitFor(page, () => {
+      const c = window.__heronCharts?.["k:train/loss"];
+      return c && c.series[0]?.x.length > 0 ? c : null;
+    });
+    assert.equal(train.xMax, 99, "other keys keep the step axis");
+    assert.equal(await page.locator('[data-testid="panel"][data-keys="debug/grad"]').count(), 0, "a hidden metric has no default panel");
+  });
+
   it("draws one line per group when runs are grouped", async (t) => {
     await page.goto(`${base}/projects/admin/p?group=${encodeURIComponent(JSON.stringify(["config.lr"]))}`);
     t.after(() => page.goto(`${base}/projects/admin/p`));

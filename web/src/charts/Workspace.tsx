@@ -13,6 +13,7 @@ import {
   CUSTOM_SECTION,
   compareSections,
   nextPanelId,
+  metricDefinitions,
   panelModels,
   removePanel,
   resolveSettings,
@@ -51,7 +52,11 @@ export function Workspace() {
   );
   const { keys: known, loading: keysLoading } = useKnownKeys();
   const knownKeys = useMemo(() => known.map((k) => k.key), [known]);
-  const panels = useMemo(() => panelModels(ws, known), [ws, known]);
+  // What the runs' code declared with define_metric (x-axis, hidden keys), from the first runs.
+  const defsKey = JSON.stringify(visibleRuns.slice(0, 20).map((run) => run.metadata["metrics"] ?? null));
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const defs = useMemo(() => metricDefinitions(visibleRuns.slice(0, 20)), [defsKey]);
+  const panels = useMemo(() => panelModels(ws, known, defs), [ws, known, defs]);
   const sections = useMemo(() => {
     const bySection = new Map<string, PanelModel[]>();
     for (const p of panels) {
@@ -84,7 +89,7 @@ export function Workspace() {
       key={fullscreen ? `${p.id}#full` : p.id}
       instanceId={fullscreen ? `${p.id}#full` : p.id}
       model={p}
-      resolved={resolveSettings(ws, p.settings)}
+      resolved={resolveSettings(ws, p.settings, p.defaultX)}
       knownKeys={knownKeys}
       zoom={ws.zoom?.[p.id] ?? null}
       onZoom={(range) => update((w) => setZoom(w, p.id, range))}

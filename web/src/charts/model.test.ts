@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { KeyInfo } from "../api";
+import { testRun } from "../testing";
+import type { KeyInfo, Run } from "../api";
 import {
   compact,
   compareSections,
@@ -12,6 +13,8 @@ import {
   setPanelSettings,
   setZoom,
   unionKeys,
+  definitionOf,
+  metricDefinitions,
   type WorkspaceState,
 } from "./model";
 
@@ -97,5 +100,29 @@ describe("workspace state", () => {
     const ws: WorkspaceState = { added: [{ id: "p1", keys: ["a"] }], settings: { p1: { logX: true } }, zoom: { p1: [0, 1] } };
     expect(compact(removePanel(ws, "p1"))).toBeNull();
     expect(removePanel({}, "k:loss").removed).toEqual(["k:loss"]);
+  });
+});
+
+describe("define_metric in the workspace", () => {
+  const runWith = (metrics: Record<string, unknown>) => testRun({ metadata: { metrics } as Run["metadata"] });
+  const defs = metricDefinitions([
+    runWith({ "val/*": { step_metric: "epoch", hidden: false }, "debug/grad": { step_metric: null, hidden: true } }),
+    runWith({ "val/*": { step_metric: "other" } }),
+  ]);
+
+  it("reads the runs' definitions, the first run's winning", () => {
+    expect(definitionOf("val/loss", defs)).toEqual({ pattern: "val/*", stepMetric: "epoch", hidden: false });
+    expect(definitionOf("train/loss", defs)).toBeNull();
+    expect(definitionOf("val.x", metricDefinitions([runWith({ "val.*": { step_metric: "s" } })]))?.stepMetric).toBe("s");
+    expect(definitionOf("valAx", metricDefinitions([runWith({ "val.*": { step_metric: "s" } })]))).toBeNull();
+  });
+
+  it("sets a default panel's x-axis and leaves hidden keys out; the workspace's own x wins", () => {
+    const known = [{ key: "val/loss", stream: "history" as const }, { key: "debug/grad", stream: "history" as const }, { key: "epoch", stream: "history" as const }];
+    const panels = panelModels({}, known, defs);
+    expect(panels.map((p) => p.id)).toEqual(["k:val/loss", "k:epoch"]);
+    expect(resolveSettings({}, panels[0]!.settings, panels[0]!.defaultX).x).toBe("epoch");
+    expect(resolveSettings({ x: "relative_time" }, panels[0]!.settings, panels[0]!.defaultX).x).toBe("relative_time");
+    expect(resolveSettings({}, { x: "time" }, panels[0]!.defaultX).x).toBe("time");
   });
 });

@@ -1,7 +1,7 @@
 // The workspace's state as it lives in the URL (`ws`): only what differs from the defaults,
 // so a fresh workspace has no `ws` at all. Default panels (one per key) are named `k:<key>`;
 // added panels `p<n>`.
-import type { KeyInfo, XAxis } from "../api";
+import type { KeyInfo, Run, XAxis } from "../api";
 import type { Aggregate, GroupBand } from "./m4";
 import { NO_SMOOTHING, type Smoothing } from "./smoothing";
 
@@ -46,6 +46,8 @@ export interface PanelModel {
   keys: string[];
   section: string;
   settings: PanelSettings;
+  /** The x-axis the run's code asked for (`define_metric(key, step_metric=...)`), if any. */
+  defaultX?: XAxis;
 }
 
 export interface ResolvedSettings {
@@ -60,11 +62,11 @@ export interface ResolvedSettings {
   groupBand: GroupBand;
 }
 
-export function resolveSettings(ws: WorkspaceState, own: PanelSettings): ResolvedSettings {
+export function resolveSettings(ws: WorkspaceState, own: PanelSettings, defaultX?: XAxis): ResolvedSettings {
   return {
     width: own.width ?? "third",
     height: own.height ?? "small",
-    x: own.x ?? ws.x ?? "step",
+    x: own.x ?? ws.x ?? defaultX ?? "step",
     smoothing: own.smoothing ?? ws.smoothing ?? NO_SMOOTHING,
     logX: own.logX ?? false,
     logY: own.logY ?? false,
@@ -139,15 +141,60 @@ export function unionKeys(perRun: readonly (readonly Pick<KeyInfo, "key" | "stre
   return [...keys.values()].sort((a, b) => a.key.localeCompare(b.key, undefined, { numeric: true }));
 }
 
-/** Every panel of the workspace: default ones for the known keys (not removed), then added ones. */
-export function panelModels(ws: WorkspaceState, known: readonly KnownKey[]): PanelModel[] {
+/** A `define_metric` of the runs' code, as the SDKs record it in `metadata.metrics`. */
+export interface MetricDefinition {
+  /** A key, or a glob with `*` (`val/*`). */
+  pattern: string;
+  stepMetric: string | null;
+  hidden: boolean;
+}
+
+/** The metric definitions of the runs (the first run that defines a pattern wins). */
+export function metricDefinitions(runs: readonly Run[]): MetricDefinition[] {
+  const found = new Map<string, MetricDefinition>();
+  for (const run of runs) {
+    const metrics = run.metadata["metrics"];
+    if (metrics === null || typeof metrics !== "object" || Array.isArray(metrics)) continue;
+    for (const [pattern, def] of Object.entries(metrics)) {
+      if (found.has(pattern) || def === null || typeof def !== "object" || Array.isArray(def)) continue;
+      const step = def["step_metric"];
+      found.set(pattern, { pattern, stepMetric: typeof step === "string" && step ? step : null, hidden: def["hidden"] === true });
+    }
+  }
+  return [...found.values()];
+}
+
+/** The definition that applies to `key`: an exact pattern first, else the first matching glob. */
+export function definitionOf(key: string, defs: readonly MetricDefinition[]): MetricDefinition | null {
+  const exact = defs.find((d) => d.pattern === key);
+  if (exact) return exact;
+  return defs.find((d) => d.pattern.includes("*") && globRegex(d.pattern).test(key)) ?? null;
+}
+
+function globRegex(pattern: string): RegExp {
+  return new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+}
+
+/**
+ * Every panel of the workspace: default ones for the known keys (not removed, and not hidden by
+ * a `define_metric(..., hidden=True)`), then added ones. A default panel's x-axis is the
+ * `step_metric` its key was defined with, unless the workspace or the panel sets one.
+ */
+export function panelModels(ws: WorkspaceState, known: readonly KnownKey[], defs: readonly MetricDefinition[] = []): PanelModel[] {
   const removed = new Set(ws.removed ?? []);
   const settings = ws.settings ?? {};
   const panels: PanelModel[] = [];
   for (const k of known) {
     const id = `k:${k.key}`;
-    if (removed.has(id)) continue;
-    panels.push({ id, keys: [k.key], section: sectionOf(k.key, k.stream), settings: settings[id] ?? {} });
+    const def = definitionOf(k.key, defs);
+    if (removed.has(id) || def?.hidden) continue;
+    panels.push({
+      id,
+      keys: [k.key],
+      section: sectionOf(k.key, k.stream),
+      settings: settings[id] ?? {},
+      ...(def?.stepMetric ? { defaultX: def.stepMetric } : {}),
+    });
   }
   for (const added of ws.added ?? []) {
     panels.push({ id: added.id, keys: added.keys, section: added.section ?? CUSTOM_SECTION, settings: settings[added.id] ?? {} });
