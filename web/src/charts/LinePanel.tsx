@@ -196,7 +196,7 @@ export function bucketsFor(width: number): number {
 /** A dragged range, rounded outward: whole steps on the step axis, else 6 significant digits of its width. */
 export function roundRange(range: [number, number], x: string): [number, number] {
   const [a, b] = range;
-  if (x === "step") return [Math.max(0, Math.floor(a)), Math.ceil(b)];
+  if (x === "step") return [Math.floor(a), Math.ceil(b)];
   const unit = Math.pow(10, Math.floor(Math.log10(Math.max(b - a, Number.MIN_VALUE))) - 5);
   return [Math.floor(a / unit) * unit, Math.ceil(b / unit) * unit].map((v) => Number(v.toPrecision(12))) as [number, number];
 }
