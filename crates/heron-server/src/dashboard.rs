@@ -103,6 +103,10 @@ pub async fn create_session(
             .ok_or_else(|| Error::unauthenticated("invalid API key"))?,
         (None, Some(name), Some(password)) => {
             let wrong = || Error::unauthenticated("wrong user name or password");
+            // No password that could be set is longer: do not hash megabytes to say no.
+            if password.len() > limits::MAX_PASSWORD_BYTES {
+                return Err(wrong().into());
+            }
             let (user, stored) = state.store.password_of(&name).await?.ok_or_else(wrong)?;
             let matches = tokio::task::spawn_blocking(move || {
                 PasswordHash::new(&stored)
