@@ -1,6 +1,7 @@
 // The Charts and System tabs: one small chart per scalar key of one stream of the run.
 import { useEffect, useMemo, useRef, useState } from "react";
 import { api, ApiError, type KeyInfo, type Run } from "../api";
+import { definitionOf, metricDefinitions } from "../charts/model";
 import { LineChart } from "./LineChart";
 import { m4Columns, relativeTimeColumns, seriesColumns, type Columns } from "./series";
 import { formatDuration } from "./compare";
@@ -72,6 +73,8 @@ function KeyChart(props: { run: Run; info: KeyInfo; stream: "history" | "system"
   const [visible, setVisible] = useState(false);
   const [data, setData] = useState<Columns | null>(null);
   const [error, setError] = useState<string | null>(null);
+  // A key the run's code declared with define_metric(step_metric=...) is drawn against it.
+  const stepMetric = stream === "history" ? (definitionOf(info.key, metricDefinitions([run]))?.stepMetric ?? null) : null;
 
   useEffect(() => {
     // Read a key only once its panel comes near the screen.
@@ -89,7 +92,7 @@ function KeyChart(props: { run: Run; info: KeyInfo; stream: "history" | "system"
     const controller = new AbortController();
     const width = Math.max(100, Math.min(10000, Math.round(box.current?.clientWidth ?? 400)));
     const load = async (): Promise<Columns> => {
-      if (info.count <= FULL_SERIES_LIMIT) {
+      if (info.count <= FULL_SERIES_LIMIT && stepMetric === null) {
         const series = await api.series(run.entity, run.project, run.id, info.key, stream);
         return stream === "system"
           ? relativeTimeColumns(series.times, series.values)
@@ -98,7 +101,7 @@ function KeyChart(props: { run: Run; info: KeyInfo; stream: "history" | "system"
       const answer = await api.chart(
         run.entity,
         run.project,
-        { runs: [run.id], keys: [info.key], x: stream === "system" ? "relative_time" : "step", buckets: width },
+        { runs: [run.id], keys: [info.key], x: stream === "system" ? "relative_time" : (stepMetric ?? "step"), buckets: width },
         controller.signal,
       );
       const series = answer.series.find((s) => s.key === info.key);
@@ -115,7 +118,7 @@ function KeyChart(props: { run: Run; info: KeyInfo; stream: "history" | "system"
       },
     );
     return () => controller.abort();
-  }, [visible, run.entity, run.project, run.id, info.key, info.count, info.max_step, stream]);
+  }, [visible, run.entity, run.project, run.id, info.key, info.count, info.max_step, stream, stepMetric]);
 
   return (
     <div className="chart-panel" ref={box} data-testid="run-chart" data-key={info.key}>
@@ -130,7 +133,7 @@ function KeyChart(props: { run: Run; info: KeyInfo; stream: "history" | "system"
           data={data}
           color={color}
           label={info.key}
-          xLabel={stream === "system" ? "time" : "step"}
+          xLabel={stream === "system" ? "time" : (stepMetric ?? "step")}
           formatX={stream === "system" ? formatSeconds : undefined}
         />
       ) : (
