@@ -46,6 +46,7 @@ export interface LinePanelProps {
   onSettings: (patch: PanelSettings) => void;
   onKeys?: (keys: string[]) => void;
   onRemove?: () => void;
+  onMove?: (delta: -1 | 1) => void;
   onFullscreen?: () => void;
   onClose?: () => void;
   fullscreen?: boolean;
@@ -162,6 +163,7 @@ export function LinePanel(props: LinePanelProps) {
           grouped={groupBy.length > 0}
           onSettings={props.onSettings}
           {...(props.onKeys ? { onKeys: props.onKeys } : {})}
+          {...(props.onMove ? { onMove: props.onMove } : {})}
           onClose={() => setMenu(false)}
         />
       )}

@@ -13,6 +13,8 @@ export interface PanelMenuProps {
   onSettings: (patch: PanelSettings) => void;
   /** Only for added panels: new key specs. */
   onKeys?: (keys: string[]) => void;
+  /** Moves the panel among its section's panels (absent in full screen). */
+  onMove?: (delta: -1 | 1) => void;
   onClose: () => void;
 }
 
@@ -42,6 +44,17 @@ export function PanelMenu(props: PanelMenuProps) {
   return (
     <div ref={box} className="panel-menu" role="dialog" aria-label="Panel settings">
       {props.onKeys && <KeysField keys={model.keys} onKeys={props.onKeys} />}
+      {props.onMove && (
+        <div className="menu-row">
+          <span>Position</span>
+          <button type="button" onClick={() => props.onMove?.(-1)} data-testid="panel-move-earlier">
+            Move earlier
+          </button>
+          <button type="button" onClick={() => props.onMove?.(1)} data-testid="panel-move-later">
+            Move later
+          </button>
+        </div>
+      )}
       <label>
         <span>x-axis</span>
         <XAxisSelect value={own.x} keys={knownKeys} inherit="Workspace default" onChange={(x) => onSettings({ x })} />

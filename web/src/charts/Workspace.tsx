@@ -14,6 +14,7 @@ import {
   compareSections,
   nextPanelId,
   metricDefinitions,
+  movePanel,
   panelModels,
   removePanel,
   resolveSettings,
@@ -102,7 +103,11 @@ export function Workspace() {
         : { onKeys: (keys: string[]) => update((w) => ({ ...w, added: (w.added ?? []).map((a) => (a.id === p.id ? { ...a, keys } : a)) })) })}
       {...(fullscreen
         ? { fullscreen: true, onClose: () => setFull(null) }
-        : { onFullscreen: () => setFull(p.id), onRemove: () => update((w) => removePanel(w, p.id)) })}
+        : {
+            onFullscreen: () => setFull(p.id),
+            onRemove: () => update((w) => removePanel(w, p.id)),
+            onMove: (delta: -1 | 1) => update((w) => movePanel(w, panels, p.id, delta)),
+          })}
     />
   );
 

@@ -15,6 +15,7 @@ import {
   unionKeys,
   definitionOf,
   metricDefinitions,
+  movePanel,
   type WorkspaceState,
 } from "./model";
 
@@ -124,5 +125,22 @@ describe("define_metric in the workspace", () => {
     expect(resolveSettings({}, panels[0]!.settings, panels[0]!.defaultX).x).toBe("epoch");
     expect(resolveSettings({ x: "relative_time" }, panels[0]!.settings, panels[0]!.defaultX).x).toBe("relative_time");
     expect(resolveSettings({}, { x: "time" }, panels[0]!.defaultX).x).toBe("time");
+  });
+});
+
+describe("panel order", () => {
+  const known = ["train/acc", "train/loss", "val/loss"].map((key) => ({ key, stream: "history" as const }));
+
+  it("moves a panel within its section and keeps the order in the workspace state", () => {
+    const panels = panelModels({}, known);
+    const moved = movePanel({}, panels, "k:train/loss", -1);
+    expect(panelModels(moved, known).map((p) => p.id)).toEqual(["k:train/loss", "k:train/acc", "k:val/loss"]);
+    // The first of its section does not move earlier, nor the last later, across sections.
+    expect(movePanel({}, panels, "k:train/acc", -1)).toEqual({});
+    expect(movePanel({}, panels, "k:train/loss", 1)).toEqual({});
+    // Keys that appear later go after the arranged ones.
+    const more = [...known, { key: "train/lr", stream: "history" as const }];
+    expect(panelModels(moved, more).map((p) => p.id)).toEqual(["k:train/loss", "k:train/acc", "k:val/loss", "k:train/lr"]);
+    expect(compact(moved)).toEqual({ order: ["k:train/loss", "k:train/acc", "k:val/loss"] });
   });
 });

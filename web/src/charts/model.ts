@@ -38,6 +38,8 @@ export interface WorkspaceState {
   removed?: string[];
   settings?: Record<string, PanelSettings>;
   zoom?: Record<string, [number, number]>;
+  /** Panel ids in the order the user arranged them (panels not listed keep their place after). */
+  order?: string[];
 }
 
 /** A panel as drawn: its id, key specs and settings with the workspace's defaults applied. */
@@ -199,7 +201,27 @@ export function panelModels(ws: WorkspaceState, known: readonly KnownKey[], defs
   for (const added of ws.added ?? []) {
     panels.push({ id: added.id, keys: added.keys, section: added.section ?? CUSTOM_SECTION, settings: settings[added.id] ?? {} });
   }
-  return panels;
+  const order = ws.order ?? [];
+  if (order.length === 0) return panels;
+  const rank = new Map(order.map((id, i) => [id, i]));
+  return panels
+    .map((panel, i) => ({ panel, key: rank.get(panel.id) ?? order.length + i }))
+    .sort((a, b) => a.key - b.key)
+    .map((entry) => entry.panel);
+}
+
+/** Moves a panel one place earlier (-1) or later (+1) among the panels of its section. */
+export function movePanel(ws: WorkspaceState, panels: readonly PanelModel[], id: string, delta: -1 | 1): WorkspaceState {
+  const panel = panels.find((p) => p.id === id);
+  if (!panel) return ws;
+  const ids = panels.map((p) => p.id);
+  const siblings = panels.filter((p) => p.section === panel.section).map((p) => p.id);
+  const neighbour = siblings[siblings.indexOf(id) + delta];
+  if (neighbour === undefined) return ws;
+  const a = ids.indexOf(id);
+  const b = ids.indexOf(neighbour);
+  [ids[a], ids[b]] = [ids[b] as string, ids[a] as string];
+  return { ...ws, order: ids };
 }
 
 /** The next free id for an added panel. */
@@ -225,6 +247,7 @@ export function compact(ws: WorkspaceState): WorkspaceState | null {
   }
   if (Object.keys(settings).length) out.settings = settings;
   if (ws.zoom && Object.keys(ws.zoom).length) out.zoom = ws.zoom;
+  if (ws.order?.length) out.order = ws.order;
   return Object.keys(out).length ? out : null;
 }
 
