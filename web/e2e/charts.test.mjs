@@ -235,6 +235,30 @@ run.finish()
     assert.equal(await page.locator('[data-testid="panel"][data-keys="debug/grad"]').count(), 0, "a hidden metric has no default panel");
   });
 
+  it("moves a panel within its section and keeps the order after a reload", async () => {
+    python(
+      server,
+      `
+import heron
+run = heron.init(project="mv")
+for i in range(20):
+    run.log({"train/acc": i, "train/loss": -i, "train/lr": 0.1})
+run.finish()
+`,
+    );
+    await page.goto(`${base}/projects/admin/mv`);
+    await page.locator('[data-testid="panel"][data-keys="train/lr"]').waitFor({ timeout: 20_000 });
+    const order = () => page.locator('[data-testid="panel"]').evaluateAll((els) => els.map((e) => e.getAttribute("data-keys")));
+    assert.deepEqual(await order(), ["train/acc", "train/loss", "train/lr"]);
+    await page.locator('[data-panel-id="k:train/lr"] [aria-label="Panel settings"]').click();
+    await page.getByTestId("panel-move-earlier").click();
+    await page.waitForFunction(() => new URL(location.href).searchParams.get("ws")?.includes("order"));
+    assert.deepEqual(await order(), ["train/acc", "train/lr", "train/loss"]);
+    await page.reload();
+    await page.locator('[data-testid="panel"][data-keys="train/lr"]').waitFor({ timeout: 20_000 });
+    assert.deepEqual(await order(), ["train/acc", "train/lr", "train/loss"], "the order is in the URL");
+  });
+
   it("draws one line per group when runs are grouped", async (t) => {
     await page.goto(`${base}/projects/admin/p?group=${encodeURIComponent(JSON.stringify(["config.lr"]))}`);
     t.after(() => page.goto(`${base}/projects/admin/p`));
