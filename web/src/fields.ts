@@ -45,6 +45,15 @@ export function leafPaths(runs: Run[], prefix: "config" | "summary" | "metadata"
   return [...paths].sort();
 }
 
+/** Seconds from creation to finish (or to `now` while running, to the last heartbeat otherwise). */
+export function runDuration(run: Run, now: number = Date.now()): number | null {
+  const start = Date.parse(run.created_at);
+  if (Number.isNaN(start)) return null;
+  const endText = run.finished_at ?? (run.state === "running" ? null : run.heartbeat_at);
+  const end = endText ? Date.parse(endText) : now;
+  return Number.isNaN(end) ? null : Math.max(0, (end - start) / 1000);
+}
+
 /** A short display form of any field value. */
 export function formatValue(value: Json | undefined): string {
   if (value === undefined || value === null) return "";

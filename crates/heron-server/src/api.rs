@@ -28,7 +28,7 @@ use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::IntoParams;
 
-use crate::auth::{self, Caller, KEY_COOKIE};
+use crate::auth::{self, Caller};
 use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult, HistoryJson};
 use crate::{AppState, dashboard};
 
@@ -138,13 +138,9 @@ async fn login(State(state): State<AppState>, ApiQuery(params): ApiQuery<LoginPa
         state.store.redeem_login_token(&keys::hash_secret(&params.token), time::now()).await?.ok_or_else(|| {
             Error::unauthenticated("this login link was already used or has expired; sign in with your API key")
         })?;
-    let key = keys::generate_api_key();
-    state.store.add_api_key(user.id, &keys::hash_secret(&key)).await?;
+    let cookie = dashboard::new_session_cookie(&state, &user).await?;
     let mut response = Redirect::to("/").into_response();
-    let cookie = format!("{KEY_COOKIE}={key}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000");
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|e| Error::internal(e.to_string()))?);
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(response)
 }
 
@@ -307,26 +303,18 @@ pub async fn list_runs(
         return Err(Error::invalid(format!("limit must be 1 to {}", limits::MAX_PAGE_RUNS)).into());
     }
     let runs = state.store.list_runs(&path.entity, &path.project).await?;
-    let wanted: Vec<String> = match params.metrics.as_deref() {
-        Some(keys) => {
-            let keys: Vec<String> =
-                keys.split(',').map(str::trim).filter(|k| !k.is_empty()).map(str::to_string).collect();
-            if keys.len() > limits::MAX_CHART_KEYS {
-                return Err(Error::invalid(format!("metrics takes at most {} keys", limits::MAX_CHART_KEYS)).into());
-            }
-            keys
-        }
-        None => Vec::new(),
-    };
+    let wanted = split_keys(&params.metrics).unwrap_or_default();
+    if wanted.len() > limits::MAX_CHART_KEYS {
+        return Err(Error::invalid(format!("metrics takes at most {} keys", limits::MAX_CHART_KEYS)).into());
+    }
     let paths = filter.fields().into_iter().chain(sort.iter().map(|key| &key.field));
-    let mut metrics = dashboard::metric_stats(&state, &path.entity, &path.project, paths, &wanted).await?;
+    let metrics = dashboard::metric_stats(&state, &path.entity, &path.project, paths, &wanted).await?;
     // Filtering and sorting are CPU work over every run: keep them off the async executor.
     let page = tokio::task::spawn_blocking(move || {
-        let with_metrics = !metrics.is_empty();
         let mut matching: Vec<(Value, Run)> = runs
             .into_iter()
             .filter_map(|run| {
-                let document = dashboard::run_document(&run, &mut metrics, with_metrics)?;
+                let document = dashboard::run_document(&run, &metrics)?;
                 filter.matches(&document).then_some((document, run))
             })
             .collect();
@@ -341,9 +329,9 @@ pub async fn list_runs(
             (end < matching.len() && end > start).then(|| Cursor::after(&matching[end - 1].0, &sort).encode());
         let runs = matching
             .drain(start..end)
-            .map(|(document, mut run)| {
+            .map(|(_, mut run)| {
                 if !wanted.is_empty() {
-                    run.metrics = Some(dashboard::metrics_of(&document, &wanted));
+                    run.metrics = Some(dashboard::metrics_of(&metrics, &run.id, &wanted));
                 }
                 run
             })

@@ -16,29 +16,32 @@ use heron_types::{
     SessionCreate, ViewPut, Viewer, limits,
 };
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::AppState;
 use crate::api::{ProjectPath, query_error};
 use crate::auth::{self, Caller, KEY_COOKIE};
 use crate::error::{ApiJson, ApiResult};
 
-/// Statistics of history keys by run id, then key: the keys that `paths` name as
-/// `metrics.<key>.<stat>`, and `extra_keys`. Empty (and no query) when there are none.
+/// Statistics of history keys, by run id, then key.
+pub(crate) type RunMetrics = HashMap<String, BTreeMap<String, MetricStats>>;
+
+/// The statistics of the keys that `paths` name as `metrics.<key>.<stat>`, and of
+/// `extra_keys`. Empty (and no query) when there are none.
 pub(crate) async fn metric_stats<'p>(
     state: &AppState,
     entity: &str,
     project: &str,
     paths: impl IntoIterator<Item = &'p FieldPath>,
     extra_keys: &[String],
-) -> ApiResult<HashMap<String, Map<String, Value>>> {
+) -> ApiResult<RunMetrics> {
     let mut metric_keys: BTreeSet<String> = paths.into_iter().filter_map(metric_key).collect();
     metric_keys.extend(extra_keys.iter().cloned());
-    let mut metrics: HashMap<String, Map<String, Value>> = HashMap::new();
+    let mut metrics = RunMetrics::new();
     if !metric_keys.is_empty() {
         let keys: Vec<String> = metric_keys.into_iter().collect();
         for metric in state.store.run_metrics(entity, project, &keys).await? {
-            let stats = json!({"min": metric.min, "max": metric.max, "last": metric.last, "count": metric.count});
+            let stats = MetricStats { min: metric.min, max: metric.max, last: metric.last, count: metric.count };
             metrics.entry(metric.run).or_default().insert(metric.key, stats);
         }
     }
@@ -48,28 +51,21 @@ pub(crate) async fn metric_stats<'p>(
 /// A run as the document filters, sorts and importance read: the run as JSON, with a `metrics`
 /// object of its statistics when any were read (see [`metric_stats`]). Called per run while
 /// filtering, so documents of runs that do not match are dropped at once.
-pub(crate) fn run_document(
-    run: &Run,
-    metrics: &mut HashMap<String, Map<String, Value>>,
-    with_metrics: bool,
-) -> Option<Value> {
+pub(crate) fn run_document(run: &Run, metrics: &RunMetrics) -> Option<Value> {
     let mut document = serde_json::to_value(run).ok()?;
-    if with_metrics && let Some(object) = document.as_object_mut() {
-        object.insert("metrics".into(), Value::Object(metrics.remove(&run.id).unwrap_or_default()));
+    if !metrics.is_empty()
+        && let Some(object) = document.as_object_mut()
+    {
+        let stats = metrics.get(&run.id).map(serde_json::to_value).transpose().ok()?;
+        object.insert("metrics".into(), stats.unwrap_or_else(|| Value::Object(Map::new())));
     }
     Some(document)
 }
 
-/// The statistics of `keys` in a run document made by [`run_document`] (keys the run never
-/// logged are left out).
-pub(crate) fn metrics_of(document: &Value, keys: &[String]) -> BTreeMap<String, MetricStats> {
-    let stats = document.get("metrics").and_then(Value::as_object);
-    keys.iter()
-        .filter_map(|key| {
-            let value = stats?.get(key)?;
-            Some((key.clone(), serde_json::from_value(value.clone()).ok()?))
-        })
-        .collect()
+/// The statistics of `keys` for one run (keys the run never logged are left out).
+pub(crate) fn metrics_of(metrics: &RunMetrics, run: &str, keys: &[String]) -> BTreeMap<String, MetricStats> {
+    let Some(stats) = metrics.get(run) else { return BTreeMap::new() };
+    keys.iter().filter_map(|key| Some((key.clone(), stats.get(key)?.clone()))).collect()
 }
 
 // --- sessions and passwords ---
@@ -79,13 +75,12 @@ fn session_cookie(key: &str, max_age: u64) -> ApiResult<HeaderValue> {
     HeaderValue::from_str(&cookie).map_err(|e| Error::internal(e.to_string()).into())
 }
 
-/// Creates a browser session key for `user` and answers the viewer with the key cookie.
-pub(crate) async fn start_session(state: &AppState, user: &User) -> ApiResult<(HeaderValue, Viewer)> {
+/// Creates a browser session key for `user` (what sign-out revokes) and its cookie. The
+/// one-time login link and `POST /session` both sign in through it.
+pub(crate) async fn new_session_cookie(state: &AppState, user: &User) -> ApiResult<HeaderValue> {
     let key = keys::generate_api_key();
     state.store.add_api_key(user.id, &keys::hash_secret(&key)).await?;
-    let entities = state.store.entities_of(user.id).await?;
-    let viewer = Viewer { name: user.name.clone(), admin: user.admin, entities };
-    Ok((session_cookie(&key, 31_536_000)?, viewer))
+    session_cookie(&key, 31_536_000)
 }
 
 #[utoipa::path(post, path = "/api/v1/session", tag = "accounts", request_body = SessionCreate,
@@ -123,8 +118,9 @@ pub async fn create_session(
             return Err(Error::invalid(r#"send {"key": "heron_..."} or {"user": "NAME", "password": "..."}"#).into());
         }
     };
-    let (cookie, viewer) = start_session(&state, &user).await?;
-    let mut response = Json(viewer).into_response();
+    let cookie = new_session_cookie(&state, &user).await?;
+    let entities = state.store.entities_of(user.id).await?;
+    let mut response = Json(Viewer { name: user.name, admin: user.admin, entities }).into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(response)
 }
@@ -235,14 +231,9 @@ pub async fn project_keys(
 /// Distinct strings a text parameter may have and still be used (as ordered categories).
 const MAX_CATEGORIES: usize = 50;
 
-/// A parameter value as a number: numbers and booleans as they are, strings by their rank
-/// among the parameter's distinct values.
-enum Column {
-    Numbers(Vec<f64>),
-    Categories(Vec<f64>),
-}
-
-fn column(documents: &[&Value], path: &FieldPath) -> Option<Column> {
+/// A parameter's values as numbers, and whether they are categories: numbers and booleans as
+/// they are, strings by their rank among the parameter's distinct values.
+fn column(documents: &[&Value], path: &FieldPath) -> Option<(Vec<f64>, bool)> {
     let values: Vec<Option<&Value>> = documents.iter().map(|d| path.get(d)).collect();
     let numeric = |v: &Value| match v {
         Value::Number(n) => n.as_f64(),
@@ -250,19 +241,15 @@ fn column(documents: &[&Value], path: &FieldPath) -> Option<Column> {
         _ => None,
     };
     if values.iter().flatten().any(|v| numeric(v).is_some()) {
-        return Some(Column::Numbers(values.iter().map(|v| v.and_then(numeric).unwrap_or(f64::NAN)).collect()));
+        return Some((values.iter().map(|v| v.and_then(numeric).unwrap_or(f64::NAN)).collect(), false));
     }
     let categories: BTreeSet<&str> = values.iter().flatten().filter_map(|v| v.as_str()).collect();
     if categories.len() < 2 || categories.len() > MAX_CATEGORIES {
         return None;
     }
     let rank: HashMap<&str, f64> = categories.iter().enumerate().map(|(i, c)| (*c, i as f64)).collect();
-    Some(Column::Categories(
-        values
-            .iter()
-            .map(|v| v.and_then(Value::as_str).and_then(|s| rank.get(s).copied()).unwrap_or(f64::NAN))
-            .collect(),
-    ))
+    let ranks = values.iter().map(|v| v.and_then(Value::as_str).and_then(|s| rank.get(s).copied()).unwrap_or(f64::NAN));
+    Some((ranks.collect(), true))
 }
 
 /// Every leaf path under `config` (numbers, booleans, strings) across the documents.
@@ -332,15 +319,13 @@ pub async fn importance(
     }
     let mut paths = vec![target.clone()];
     paths.extend(params.iter().flatten().cloned());
-    let mut metrics = metric_stats(&state, &path.entity, &path.project, paths.iter(), &[]).await?;
+    let metrics = metric_stats(&state, &path.entity, &path.project, paths.iter(), &[]).await?;
     let response = tokio::task::spawn_blocking(move || {
-        let with_metrics = !metrics.is_empty();
-        let documents: Vec<(Value, Run)> =
-            runs.into_iter().filter_map(|run| Some((run_document(&run, &mut metrics, with_metrics)?, run))).collect();
+        let documents: Vec<Value> = runs.iter().filter_map(|run| run_document(run, &metrics)).collect();
         // Only runs with a numeric target take part.
         let with_target: Vec<(&Value, f64)> = documents
             .iter()
-            .filter_map(|(document, _)| {
+            .filter_map(|document| {
                 target.get(document).and_then(Value::as_f64).filter(|v| v.is_finite()).map(|v| (document, v))
             })
             .collect();
@@ -351,12 +336,8 @@ pub async fn importance(
         let mut columns = Vec::new();
         let mut categorical = Vec::new();
         for param in params.iter().filter(|p| **p != target) {
-            if let Some(column) = column(&docs, param) {
+            if let Some((values, is_category)) = column(&docs, param) {
                 names.push(param.to_string());
-                let (values, is_category) = match column {
-                    Column::Numbers(values) => (values, false),
-                    Column::Categories(values) => (values, true),
-                };
                 columns.push(values);
                 categorical.push(is_category);
             }

@@ -12,7 +12,8 @@ import { ConsoleView } from "./ConsoleView";
 import { FilesView } from "./FilesView";
 import { KeyValueTree } from "./KeyValueTree";
 import { RunCharts } from "./RunCharts";
-import { formatDuration, formatTime, runDuration, runHost } from "./compare";
+import { runDuration } from "../fields";
+import { formatDuration, formatTime, runHost } from "./compare";
 import "./run.css";
 
 const TABS = ["overview", "charts", "system", "console", "files"] as const;

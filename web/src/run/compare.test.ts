@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Run } from "../api";
-import { compareRows, formatDuration, runDuration } from "./compare";
+import { runDuration } from "../fields";
+import { compareRows, formatDuration } from "./compare";
 import { testRun } from "../testing";
 
 function run(id: string, extra: Partial<Run>): Run {

@@ -1,6 +1,6 @@
 // The rows of the run comparer: one per field, one value per run, and whether they differ.
 import type { Json, Run } from "../api";
-import { fieldValue, formatValue, leafPaths } from "../fields";
+import { fieldValue, formatValue, leafPaths, runDuration } from "../fields";
 
 export interface CompareRow {
   /** A field path (`config.lr`) or a built-in name (`name`, `duration`). */
@@ -11,17 +11,6 @@ export interface CompareRow {
   /** Whether not all runs show the same value. */
   differs: boolean;
   section: "run" | "config" | "summary";
-}
-
-/** Seconds from creation to finish (or to the last heartbeat, or `now` while running). */
-export function runDuration(run: Run, now: number = Date.now()): number | null {
-  const start = Date.parse(run.created_at);
-  if (Number.isNaN(start)) return null;
-  let end: number;
-  if (run.finished_at) end = Date.parse(run.finished_at);
-  else if (run.state === "running") end = now;
-  else end = Date.parse(run.heartbeat_at);
-  return Number.isNaN(end) ? null : Math.max(0, (end - start) / 1000);
 }
 
 export function formatDuration(seconds: number | null): string {

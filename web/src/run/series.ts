@@ -1,5 +1,6 @@
 // Turning the server's series answers into uPlot's aligned columns.
 import { scalarValue, type ChartSeries, type Json, type Scalar } from "../api";
+import { m4Line } from "../charts/m4";
 
 export type Columns = [number[], (number | null)[]];
 
@@ -47,26 +48,10 @@ export function relativeTimeColumns(times: (number | null)[], values: Json[]): C
 }
 
 /**
- * An M4 answer as points in x order: per bucket its first, min, max and last points, sorted by
- * x, with exact repeats dropped — so a spike inside a bucket still draws.
+ * An M4 answer as points in x order: per bucket its first, min, max and last points, so a spike
+ * inside a bucket still draws (the workspace's conversion, as columns).
  */
 export function m4Columns(series: ChartSeries): Columns {
-  const x: number[] = [];
-  const y: (number | null)[] = [];
-  for (let b = 0; b < series.bucket.length; b++) {
-    const points: [number, number | null][] = [[series.first_x[b]!, plotValue(series.first_y[b])]];
-    const minX = series.min_x[b];
-    const maxX = series.max_x[b];
-    if (minX !== null && minX !== undefined) points.push([minX, plotValue(series.min_y[b])]);
-    if (maxX !== null && maxX !== undefined) points.push([maxX, plotValue(series.max_y[b])]);
-    points.push([series.last_x[b]!, plotValue(series.last_y[b])]);
-    points.sort((p, q) => p[0] - q[0]);
-    for (const [px, py] of points) {
-      const n = x.length;
-      if (n > 0 && x[n - 1] === px && y[n - 1] === py) continue;
-      x.push(px);
-      y.push(py);
-    }
-  }
-  return [x, y];
+  const line = m4Line(series);
+  return [line.x, line.y];
 }

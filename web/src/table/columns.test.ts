@@ -5,7 +5,6 @@ import {
   defaultLayout,
   displayOrder,
   dropColumn,
-  durationSeconds,
   formatDuration,
   metricKeyOf,
   moveColumn,
@@ -14,6 +13,7 @@ import {
   togglePin,
 } from "./columns";
 import { displayRuns, groupRuns, tableRows } from "./grouping";
+import { runDuration } from "../fields";
 import { testRun } from "../testing";
 
 const run = testRun;
@@ -64,10 +64,10 @@ describe("columns", () => {
   });
 
   it("durations: to the end, to now while running, to the heartbeat otherwise", () => {
-    expect(durationSeconds(run({}), 0)).toBe(90);
+    expect(runDuration(run({}), 0)).toBe(90);
     const now = Date.parse("2026-11-26T10:10:00Z");
-    expect(durationSeconds(run({ state: "running", finished_at: null }), now)).toBe(600);
-    expect(durationSeconds(run({ state: "crashed", finished_at: null }), now)).toBe(60);
+    expect(runDuration(run({ state: "running", finished_at: null }), now)).toBe(600);
+    expect(runDuration(run({ state: "crashed", finished_at: null }), now)).toBe(60);
     expect(formatDuration(59)).toBe("59s");
     expect(formatDuration(3725)).toBe("1h 2m");
     expect(formatDuration(90000)).toBe("1d 1h");

@@ -2,7 +2,7 @@
 // how each reads and shows a run, and the layout (which are shown, in what order, which are
 // pinned) that the URL keeps.
 import type { Json, Run } from "../api";
-import { fieldValue, formatValue, leafPaths } from "../fields";
+import { fieldValue, formatValue, leafPaths, runDuration } from "../fields";
 import { queryPath } from "./query";
 
 export interface Column {
@@ -154,16 +154,6 @@ export function togglePin(layout: ColumnLayout, path: string): ColumnLayout {
   return { ...layout, pin };
 }
 
-/** Seconds from creation to the end (or to `now` while running; to the heartbeat otherwise). */
-export function durationSeconds(run: Run, now: number): number | null {
-  const start = Date.parse(run.created_at);
-  if (Number.isNaN(start)) return null;
-  const endText = run.finished_at ?? (run.state === "running" ? null : run.heartbeat_at);
-  const end = endText ? Date.parse(endText) : now;
-  if (Number.isNaN(end)) return null;
-  return Math.max(0, (end - start) / 1000);
-}
-
 export function formatDuration(seconds: number | null): string {
   if (seconds === null) return "";
   const s = Math.floor(seconds);
@@ -185,13 +175,13 @@ export function formatTime(iso: string | null): string {
 
 /** The column's value for a run, as data (CSV, grouping). */
 export function cellValue(run: Run, path: string, now: number): Json | undefined {
-  if (path === "duration") return durationSeconds(run, now);
+  if (path === "duration") return runDuration(run, now);
   return fieldValue(run, path);
 }
 
 /** The column's value for a run, as the table shows it. */
 export function cellText(run: Run, path: string, now: number): string {
-  if (path === "duration") return formatDuration(durationSeconds(run, now));
+  if (path === "duration") return formatDuration(runDuration(run, now));
   if (path === "created_at" || path === "updated_at" || path === "finished_at" || path === "heartbeat_at") {
     return formatTime(fieldValue(run, path) as string | null);
   }
