@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+mod artifacts;
 mod scalar;
+pub use artifacts::*;
 pub use scalar::Scalar;
 
 #[cfg(feature = "utoipa")]
