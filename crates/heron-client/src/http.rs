@@ -91,6 +91,60 @@ impl Api {
         &self.base
     }
 
+    /// A client for blob transfers to and from signed URLs: a whole request has no time bound
+    /// (a large blob takes as long as it takes), but each read or write must make progress
+    /// within `idle`.
+    pub fn for_transfers(&self, idle: Duration) -> Api {
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(idle.min(Duration::from_secs(10))))
+            .timeout_per_read(Some(idle))
+            .timeout_per_write(Some(idle))
+            .timeout_recv_response(Some(idle.max(Duration::from_secs(60))))
+            .user_agent(concat!("heron-client/", env!("CARGO_PKG_VERSION")))
+            .build();
+        Api { agent: ureq::Agent::new_with_config(config), base: self.base.clone(), key: self.key.clone() }
+    }
+
+    /// Sends a request to a signed URL (`/api/v1/blobs/...` relative to the server, or an
+    /// absolute URL): no API key goes with it, the signature is the permission. The answer is
+    /// left unread for streaming.
+    pub(crate) fn signed(
+        &self,
+        method: &str,
+        url: &str,
+        body: Option<&[u8]>,
+        headers: &[(&str, &str)],
+    ) -> Result<ureq::http::Response<ureq::Body>, Error> {
+        let full = if url.starts_with("http://") || url.starts_with("https://") {
+            url.to_string()
+        } else {
+            format!("{}{}{url}", self.base, if url.starts_with('/') { "" } else { "/" })
+        };
+        let mut builder = ureq::http::Request::builder().method(method).uri(&full);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let shown = full.split('?').next().unwrap_or_default().to_string();
+        let result = match body {
+            Some(bytes) => {
+                let request = builder.body(bytes).map_err(|e| Error::local(format!("bad request {shown}: {e}")))?;
+                self.agent.run(request)
+            }
+            None => {
+                let request = builder.body(()).map_err(|e| Error::local(format!("bad request {shown}: {e}")))?;
+                self.agent.run(request)
+            }
+        };
+        let mut response = result.map_err(|e| Error::network(format!("{method} {shown}: {e}")))?;
+        let status = response.status().as_u16();
+        if (200..300).contains(&status) {
+            return Ok(response);
+        }
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        Err(server_error(status, &text, method, &shown))
+    }
+
     /// `path` starts with `/api/v1/...` (already encoded). Returns the body of a 2xx answer.
     /// A JSON body above 16 KiB is sent gzip-compressed.
     pub fn request(&self, method: &str, path: &str, body: Option<&[u8]>) -> Result<Vec<u8>, Error> {

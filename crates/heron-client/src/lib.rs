@@ -15,6 +15,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod artifacts;
+pub mod cache;
 pub mod console;
 pub mod credentials;
 pub mod distributed;
@@ -27,6 +29,8 @@ pub mod sync;
 pub mod system;
 pub mod uploader;
 
+pub use artifacts::{Artifact, ArtifactRef, Artifacts, DownloadReport, LogReport};
+pub use cache::{Cache, cache_cleanup, parse_size};
 pub use http::{Api, Error};
 pub use run::{ConsoleStream, FinishReport, LogValue, MetricDef, RowSink, Run, RunInfo, RunOptions};
 pub use settings::{Mode, Settings};

@@ -8,10 +8,11 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use heron_types::{ResumeMode, RunUpsert, RunUpserted, Scalar, limits};
+use heron_types::{ArtifactVersion, ResumeMode, RunUpsert, RunUpserted, Scalar, limits};
 use rustc_hash::FxHashMap;
 use serde_json::{Map, Value, json};
 
+use crate::artifacts::{Artifact, Artifacts, LogReport};
 use crate::console::ConsoleAssembler;
 use crate::http::{Api, Error, enc};
 use crate::runlog::{Event, InitRecord, LogWriter, Record, RowValue};
@@ -631,6 +632,59 @@ impl Run {
             }
         });
         self.helpers.lock().unwrap_or_else(|e| e.into_inner()).extend(job.ok());
+    }
+
+    /// The artifacts API of this run's server, with the run's entity and project as defaults.
+    /// Artifacts need the server: an offline or disabled run gets an error that says so.
+    pub fn artifacts(&self) -> Result<Artifacts, Error> {
+        match self.info.mode {
+            Mode::Online => {}
+            Mode::Offline => {
+                return Err(Error::local(format!(
+                    "artifacts need an online run: run {} is offline (HERON_MODE=offline); log the artifact from an online run, or afterwards with `heron artifact put`",
+                    self.info.id
+                )));
+            }
+            Mode::Disabled => {
+                return Err(Error::local("artifacts need an online run: this run is disabled (HERON_MODE=disabled)"));
+            }
+        }
+        let mut client = Artifacts::new(&self.settings)?;
+        client.default_project = Some(self.info.project.clone());
+        client.default_entity = match &self.info.entity {
+            Some(entity) => Some(entity.clone()),
+            None => Some(client.entity()?),
+        };
+        Ok(client)
+    }
+
+    /// Logs `artifact` as a version produced by this run, with `aliases`; uploads before it
+    /// returns (see [`Artifacts::log_artifact`]).
+    pub fn log_artifact(&self, artifact: &Artifact, aliases: &[&str]) -> Result<ArtifactVersion, Error> {
+        self.log_artifact_report(artifact, aliases).map(|report| report.version)
+    }
+
+    /// [`log_artifact`](Self::log_artifact), answering what was uploaded and what was already stored.
+    pub fn log_artifact_report(&self, artifact: &Artifact, aliases: &[&str]) -> Result<LogReport, Error> {
+        let client = self.artifacts()?;
+        let entity = client.entity()?;
+        let aliases: Vec<String> = aliases.iter().map(|a| a.to_string()).collect();
+        client.log_artifact(&entity, &self.info.project, artifact, &aliases, Some(&self.info.id))
+    }
+
+    /// Looks up an artifact version (`name:alias`, `project/name:v1`, `entity/project/name:v1`;
+    /// this run's project and entity by default) and records that this run used it (lineage).
+    pub fn use_artifact(&self, reference: &str) -> Result<ArtifactVersion, Error> {
+        let client = self.artifacts()?;
+        let version = client.get(reference)?;
+        let entity = client.entity()?;
+        let run = if version.entity == entity && version.project == self.info.project {
+            self.info.id.clone()
+        } else {
+            format!("{entity}/{}/{}", self.info.project, self.info.id)
+        };
+        client.record_use(&version, &run)?;
+        Ok(version)
     }
 
     /// Ends the run: commits an open row, records the exit code (non-zero marks it failed), and
