@@ -1,6 +1,7 @@
 //! The `heron` command: runs the server and talks to it.
 #![forbid(unsafe_code)]
 
+mod artifact;
 mod demo;
 mod settings;
 
@@ -51,6 +52,16 @@ enum Command {
     /// project `demo`, with system metrics and console output, so the dashboard has something
     /// to show.
     Demo(demo::DemoArgs),
+    /// Version datasets, models and other files: put, get, ls, rm, and the local cache.
+    ///
+    /// Project from --project or HERON_PROJECT; entity from --entity, HERON_ENTITY, else the
+    /// API key's user.
+    #[command(subcommand)]
+    Artifact(artifact::ArtifactCommand),
+    /// The model registry: registered models whose versions link artifact versions, with
+    /// aliases (`production`, `staging`) and an audit trail.
+    #[command(subcommand)]
+    Model(artifact::ModelCommand),
 }
 
 #[derive(clap::Args)]
@@ -80,6 +91,8 @@ fn main() -> Result<()> {
         Command::Login { host, key } => login(&host, key),
         Command::Sync(args) => sync(args),
         Command::Demo(args) => demo::run(args),
+        Command::Artifact(command) => artifact::run(command),
+        Command::Model(command) => artifact::model(command),
     }
 }
 

@@ -629,7 +629,7 @@ impl Artifacts {
             })
             .sum();
         let progress = Progress::start("hashing", items.len() as u64, to_read, self.progress);
-        let hashed = parallel(self.threads.max(1).min(4), &items, |(path, source)| {
+        let hashed = parallel(self.threads.clamp(1, 4), &items, |(path, source)| {
             let entry = match source {
                 Source::Local { path: local, .. } => {
                     let (sha, size) = sha256_file(local, Some(&progress))?;
@@ -1478,8 +1478,11 @@ mod tests {
     /// every request as (method, path and query, headers, body).
     struct FakeServer {
         base: String,
-        requests: Arc<Mutex<Vec<(String, String, Vec<(String, String)>, Vec<u8>)>>>,
+        requests: Arc<Mutex<Vec<Recorded>>>,
     }
+
+    /// Method, path with query, headers (lowercase names), body.
+    type Recorded = (String, String, Vec<(String, String)>, Vec<u8>);
 
     type Answer = dyn Fn(&str, &str, &[u8]) -> (u16, Vec<u8>) + Send + Sync;
 
