@@ -16,13 +16,16 @@ from typing import Any, Optional
 from . import _native
 from ._native import HeronError
 from .api import Api
-from .sdk import Run, Settings, define_metric, finish, init, log, login, save
+from .artifacts import Artifact
+from .sdk import Run, Settings, define_metric, finish, init, log, log_artifact, login, save, use_artifact
 
 __version__: str = _native.__version__
 
 __all__ = [
     "Api",
+    "Artifact",
     "HeronError",
+    "cache_cleanup",
     "Run",
     "Settings",
     "config",
@@ -30,12 +33,21 @@ __all__ = [
     "finish",
     "init",
     "log",
+    "log_artifact",
     "login",
     "run",
     "save",
     "summary",
     "sync",
+    "use_artifact",
 ]
+
+
+def cache_cleanup(max_size: Any = None) -> tuple:
+    """Shrinks the artifact download cache (HERON_CACHE_DIR) to ``max_size`` (bytes, or "500MB",
+    "10GB"; default HERON_CACHE_SIZE, else 10 GB), least recently used first; returns
+    (files removed, bytes freed)."""
+    return _native.cache_cleanup(max_size)
 
 
 def sync(dirs: Optional[list] = None, base_url: Optional[str] = None, api_key: Optional[str] = None) -> list:

@@ -7,10 +7,13 @@ import json
 import os
 from array import array
 from collections.abc import Iterator
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 from urllib.parse import quote
 
 from . import _native
+
+if TYPE_CHECKING:
+    from .artifacts import Artifact, RegisteredModel
 
 __all__ = ["Api", "ApiRun", "RunFile"]
 
@@ -33,7 +36,10 @@ class Api:
         base_url: Optional[str] = None,
     ) -> None:
         overrides = overrides or {}
-        self._client = _native.Client(base_url=base_url or overrides.get("base_url"), api_key=api_key, timeout=timeout)
+        self._base_url = base_url or overrides.get("base_url")
+        self._api_key = api_key
+        self._client = _native.Client(base_url=self._base_url, api_key=api_key, timeout=timeout)
+        self._artifact_client: Optional[Any] = None
         self._entity: Optional[str] = overrides.get("entity") or os.environ.get("HERON_ENTITY") or None
         self._project: Optional[str] = overrides.get("project") or os.environ.get("HERON_PROJECT") or None
 
@@ -104,6 +110,91 @@ class Api:
 
     def viewer(self) -> dict:
         return self._get("/api/v1/viewer")
+
+    # -- artifacts and the model registry ---------------------------------------------------
+    def _artifacts(self) -> Any:
+        if self._artifact_client is None:
+            self._artifact_client = _native.ArtifactClient(
+                base_url=self._base_url, api_key=self._api_key, entity=self._entity, project=self._project
+            )
+        return self._artifact_client
+
+    def _artifact_ref(self, name: str) -> str:
+        """'[entity/][project/]name[:version]' with the defaults filled in."""
+        path, _, version = str(name).partition(":")
+        pieces = [p for p in path.split("/") if p]
+        if len(pieces) == 1:
+            if not self._project:
+                raise ValueError(f"give the project: 'project/{name}' or 'entity/project/{name}' (or set HERON_PROJECT)")
+            pieces = [self._project] + pieces
+        if len(pieces) == 2:
+            pieces = [self.default_entity] + pieces
+        if len(pieces) != 3:
+            raise ValueError(f"artifact name must look like 'entity/project/name:version', got {name!r}")
+        return "/".join(pieces) + ":" + (version or "latest")
+
+    def artifact(self, name: str, type: Optional[str] = None) -> "Artifact":
+        """An artifact version: ``"entity/project/name:alias"`` (entity and project default to
+        the overrides, HERON_ENTITY / HERON_PROJECT and the key's user; version to latest)."""
+        from .artifacts import Artifact
+
+        client = self._artifacts()
+        info = client.get(self._artifact_ref(name))
+        if type is not None and info["type"] != type:
+            raise ValueError(f"{name} is of type {info['type']!r}, not {type!r}")
+        return Artifact._from_server(client, info)
+
+    def artifacts(self, type_name: Optional[str] = None, name: str = "", per_page: int = 50) -> list:
+        """Every version of an artifact (``"entity/project/name"``), newest first."""
+        from .artifacts import Artifact
+
+        if not name and type_name and "/" in type_name:
+            type_name, name = None, type_name
+        entity, project, rest = self._artifact_ref(name).split("/", 2)
+        artifact_name = rest.split(":", 1)[0]
+        client = self._artifacts()
+        versions = self._get(f"/api/v1/projects/{_q(entity)}/{_q(project)}/artifacts/{_q(artifact_name)}/versions")
+        return [Artifact._from_server(client, v) for v in versions if type_name in (None, v["type"])]
+
+    def artifact_versions(self, type_name: Optional[str] = None, name: str = "", per_page: int = 50) -> list:
+        """The same as ``artifacts(type_name, name)`` (wandb's older name)."""
+        return self.artifacts(type_name, name, per_page)
+
+    def artifact_collections(self, project: Optional[str] = None, type_name: Optional[str] = None) -> list:
+        """The artifacts of a project ('entity/project'): dicts with name, type, versions, latest, size."""
+        entity, project_name = self._split(project or self._project or "", 2)
+        query = f"?type={_q(type_name)}" if type_name else ""
+        return self._get(f"/api/v1/projects/{_q(entity)}/{_q(project_name)}/artifacts{query}")
+
+    def storage(self, project: Optional[str] = None) -> dict:
+        """Where a project's artifact storage went (logical, stored and exclusive bytes per artifact)."""
+        entity, project_name = self._split(project or self._project or "", 2)
+        return self._get(f"/api/v1/projects/{_q(entity)}/{_q(project_name)}/storage")
+
+    def create_registered_model(self, name: str, description: Optional[str] = None, entity: Optional[str] = None) -> "RegisteredModel":
+        from .artifacts import RegisteredModel
+
+        entity = entity or self.default_entity
+        data = self._send("POST", f"/api/v1/entities/{_q(entity)}/models", {"name": name, "description": description})
+        return RegisteredModel(self, data)
+
+    def registered_model(self, name: str, entity: Optional[str] = None) -> "RegisteredModel":
+        """A registered model by name (``"NAME"``, ``"ENTITY/NAME"`` or ``"model-registry/NAME"``)."""
+        from .artifacts import RegisteredModel
+
+        pieces = [p for p in str(name).split("/") if p and p != "model-registry"]
+        if len(pieces) == 2:
+            entity, name = pieces
+        else:
+            name = pieces[-1]
+        entity = entity or self.default_entity
+        return RegisteredModel(self, self._get(f"/api/v1/entities/{_q(entity)}/models/{_q(name)}"))
+
+    def registered_models(self, entity: Optional[str] = None) -> list:
+        from .artifacts import RegisteredModel
+
+        entity = entity or self.default_entity
+        return [RegisteredModel(self, m) for m in self._get(f"/api/v1/entities/{_q(entity)}/models")]
 
 
 class Runs:

@@ -6,12 +6,26 @@ import atexit
 import os
 import sys
 from collections.abc import Iterator, Mapping, MutableMapping
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from . import _native
 from ._console import ConsoleCapture
 
-__all__ = ["Run", "init", "log", "finish", "save", "define_metric", "login", "Settings"]
+if TYPE_CHECKING:
+    from .artifacts import Artifact
+
+__all__ = [
+    "Run",
+    "init",
+    "log",
+    "finish",
+    "save",
+    "define_metric",
+    "login",
+    "Settings",
+    "log_artifact",
+    "use_artifact",
+]
 
 _current: Optional["Run"] = None
 _hooks_installed = False
@@ -263,6 +277,73 @@ class Run:
             saved.append(self._native.save(path, name.replace(os.sep, "/"), policy))
         return saved
 
+    def log_artifact(
+        self,
+        artifact_or_path: Union["Artifact", str, os.PathLike],
+        name: Optional[str] = None,
+        type: Optional[str] = None,
+        aliases: Optional[list] = None,
+        tags: Optional[list] = None,
+    ) -> "Artifact":
+        """Logs an artifact version produced by this run and returns it (``.version`` set).
+
+        A path (file or folder) makes an artifact of it: ``name`` defaults to the path's file
+        name, ``type`` to "unspecified". Only files the server does not hold yet are uploaded;
+        ``artifact.upload_report`` says how many bytes went and how many were already stored.
+        The upload finishes before this returns. Needs an online run."""
+        from .artifacts import Artifact
+
+        if isinstance(artifact_or_path, Artifact):
+            artifact = artifact_or_path
+            if artifact.logged:
+                raise ValueError(f"{artifact.qualified_name} is already logged; make a new heron.Artifact")
+        else:
+            path = os.fspath(artifact_or_path)
+            if "://" in path:
+                artifact = Artifact(name or _artifact_name(path.rstrip("/").rsplit("/", 1)[-1]), type or "unspecified")
+                artifact.add_reference(path)
+            else:
+                artifact = Artifact(name or _artifact_name(os.path.basename(os.path.abspath(path))), type or "unspecified")
+                if os.path.isdir(path):
+                    artifact.add_dir(path)
+                else:
+                    artifact.add_file(path)
+        report = self._native.log_artifact(
+            artifact._native, artifact.name, artifact.type, artifact.description, artifact.metadata, list(aliases or [])
+        )
+        artifact._set(self._native.artifacts(), report.pop("version"))
+        artifact.upload_report = report
+        return artifact
+
+    def use_artifact(self, artifact_or_name: Union["Artifact", str], type: Optional[str] = None, **_ignored: Any) -> "Artifact":
+        """Gets an artifact version (``"name:alias"``, ``"project/name:v1"``,
+        ``"entity/project/name:v1"``; this run's project by default) and records that this run
+        used it, for lineage. ``download()`` the returned artifact to get its files."""
+        from .artifacts import Artifact
+
+        reference = artifact_or_name.qualified_name if isinstance(artifact_or_name, Artifact) else str(artifact_or_name)
+        info = self._native.use_artifact(reference)
+        if type is not None and info["type"] != type:
+            raise ValueError(f"{reference} is of type {info['type']!r}, not {type!r}")
+        return Artifact._from_server(self._native.artifacts(), info)
+
+    def link_artifact(self, artifact: "Artifact", target_path: str, aliases: Optional[list] = None) -> dict:
+        """Links a logged artifact version into the model registry: ``target_path`` is
+        ``"model-registry/NAME"`` (or ``"ENTITY/model-registry/NAME"``); the registered model is
+        created when it does not exist. Returns the model version."""
+        from .api import Api
+        from .artifacts import parse_registry_path
+
+        entity, model = parse_registry_path(target_path)
+        api = Api(overrides={"entity": entity or self.entity, "base_url": self._base_url}, api_key=self._settings.api_key)
+        try:
+            registered = api.registered_model(model)
+        except _native.HeronError as error:
+            if getattr(error, "status", None) != 404:
+                raise
+            registered = api.create_registered_model(model)
+        return registered.link(artifact, aliases)
+
     def finish(self, exit_code: Optional[int] = None, quiet: Optional[bool] = None) -> None:
         """Ends the run and waits (up to the finish timeout) for the upload; a non-zero exit code marks it failed."""
         global _current
@@ -291,6 +372,14 @@ class Run:
 
     def __repr__(self) -> str:
         return f"<heron.Run {self.path} ({self.mode})>"
+
+
+def _artifact_name(text: str) -> str:
+    """A valid artifact name from a file name (other characters become '-')."""
+    import re
+
+    name = re.sub(r"[^A-Za-z0-9_.-]", "-", text).lstrip(".")[:128]
+    return name or "artifact"
 
 
 def _python_metadata() -> dict:
@@ -459,6 +548,18 @@ def finish(exit_code: Optional[int] = None, quiet: Optional[bool] = None) -> Non
 def save(glob_str: Union[str, os.PathLike], base_path: Optional[str] = None, policy: str = "live") -> list:
     """Saves files with the active run (see ``Run.save``)."""
     return _active().save(glob_str, base_path, policy)
+
+
+def log_artifact(
+    artifact_or_path: Any, name: Optional[str] = None, type: Optional[str] = None, aliases: Optional[list] = None
+) -> Any:
+    """``heron.run.log_artifact(...)`` of the active run."""
+    return _active().log_artifact(artifact_or_path, name=name, type=type, aliases=aliases)
+
+
+def use_artifact(artifact_or_name: Any, type: Optional[str] = None) -> Any:
+    """``heron.run.use_artifact(...)`` of the active run."""
+    return _active().use_artifact(artifact_or_name, type=type)
 
 
 def define_metric(

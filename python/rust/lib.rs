@@ -465,6 +465,39 @@ impl NativeRun {
         Ok(out)
     }
 
+    /// Logs an artifact produced by this run (uploads before it returns, GIL released).
+    #[pyo3(signature = (artifact, name, kind, description=None, metadata=None, aliases=Vec::new()))]
+    #[allow(clippy::too_many_arguments)]
+    fn log_artifact<'py>(
+        &self,
+        py: Python<'py>,
+        artifact: PyRef<'_, NativeArtifact>,
+        name: &str,
+        kind: &str,
+        description: Option<String>,
+        metadata: Option<Bound<'_, PyAny>>,
+        aliases: Vec<String>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let prepared = artifact.prepared(name, kind, description, metadata.as_ref(), &self.warnings)?;
+        drop(artifact);
+        let aliases: Vec<&str> = aliases.iter().map(String::as_str).collect();
+        let report = py.detach(|| self.run.log_artifact_report(&prepared, &aliases)).map_err(to_py_err)?;
+        self.warnings.raise(py)?;
+        report_to_py(py, &report)
+    }
+
+    /// Looks up a version and records that this run used it.
+    fn use_artifact<'py>(&self, py: Python<'py>, reference: &str) -> PyResult<Bound<'py, PyAny>> {
+        let version = py.detach(|| self.run.use_artifact(reference)).map_err(to_py_err)?;
+        to_py_json(py, &version)
+    }
+
+    /// The artifacts client of this run's server, with the run's entity and project as defaults.
+    fn artifacts(&self, py: Python<'_>) -> PyResult<ArtifactClient> {
+        let client = py.detach(|| self.run.artifacts()).map_err(to_py_err)?;
+        Ok(ArtifactClient { client, warnings: self.warnings.clone() })
+    }
+
     /// The summary of what was logged so far (see `Run::summary`).
     fn summary<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let summary = py.detach(|| self.run.summary());
@@ -559,6 +592,251 @@ impl Client {
     }
 }
 
+/// An artifact being built (files, folders, references); `heron.Artifact` wraps it.
+#[pyclass(module = "heron._native")]
+struct NativeArtifact {
+    inner: heron_client::Artifact,
+}
+
+fn value_error(error: heron_client::Error) -> PyErr {
+    PyValueError::new_err(error.message)
+}
+
+#[pymethods]
+impl NativeArtifact {
+    #[new]
+    fn new(name: &str, kind: &str) -> PyResult<NativeArtifact> {
+        let inner = heron_client::Artifact::new(name, kind);
+        inner.validate().map_err(value_error)?;
+        Ok(NativeArtifact { inner })
+    }
+
+    #[pyo3(signature = (local_path, name=None))]
+    fn add_file(&mut self, local_path: PathBuf, name: Option<String>) -> PyResult<()> {
+        self.inner.add_file(&local_path, name.as_deref()).map(drop).map_err(value_error)
+    }
+
+    #[pyo3(signature = (local_path, name=None))]
+    fn add_dir(&mut self, local_path: PathBuf, name: Option<String>) -> PyResult<()> {
+        self.inner.add_dir(&local_path, name.as_deref()).map(drop).map_err(value_error)
+    }
+
+    #[pyo3(signature = (uri, name=None, checksum=true, digest=None))]
+    fn add_reference(
+        &mut self,
+        uri: &str,
+        name: Option<String>,
+        checksum: bool,
+        digest: Option<String>,
+    ) -> PyResult<()> {
+        self.inner.add_reference_with(uri, name.as_deref(), digest.as_deref(), checksum).map(drop).map_err(value_error)
+    }
+
+    /// The files added so far: dicts of path, source, size, reference.
+    fn entries<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let out = PyList::empty(py);
+        for entry in self.inner.entries() {
+            let d = PyDict::new(py);
+            d.set_item("path", entry.path)?;
+            d.set_item("source", entry.source)?;
+            d.set_item("size", entry.size)?;
+            d.set_item("reference", entry.reference)?;
+            out.append(d)?;
+        }
+        Ok(out)
+    }
+}
+
+impl NativeArtifact {
+    /// A copy with the name, type, description and metadata the Python object holds now.
+    fn prepared(
+        &self,
+        name: &str,
+        kind: &str,
+        description: Option<String>,
+        metadata: Option<&Bound<'_, PyAny>>,
+        warnings: &Warnings,
+    ) -> PyResult<heron_client::Artifact> {
+        let mut artifact = self.inner.clone();
+        artifact.name = name.to_string();
+        artifact.kind = kind.to_string();
+        artifact.description = description;
+        artifact.metadata =
+            metadata.filter(|m| !m.is_none()).map(|m| dict_to_json(m, warnings, "metadata")).transpose()?;
+        artifact.validate().map_err(value_error)?;
+        Ok(artifact)
+    }
+}
+
+fn to_py_json<'py>(py: Python<'py>, value: &impl serde::Serialize) -> PyResult<Bound<'py, PyAny>> {
+    let json = serde_json::to_value(value).map_err(|e| HeronError::new_err(e.to_string()))?;
+    json_to_py(py, &json)
+}
+
+fn report_to_py<'py>(py: Python<'py>, report: &heron_client::LogReport) -> PyResult<Bound<'py, PyDict>> {
+    let out = PyDict::new(py);
+    out.set_item("version", to_py_json(py, &report.version)?)?;
+    out.set_item("files", report.files)?;
+    out.set_item("uploaded_bytes", report.uploaded_bytes)?;
+    out.set_item("deduplicated_bytes", report.deduplicated_bytes)?;
+    out.set_item("resumed_bytes", report.resumed_bytes)?;
+    out.set_item("uploaded_blobs", report.uploaded_blobs)?;
+    Ok(out)
+}
+
+/// The artifacts and registry client behind `heron.Artifact` and `heron.Api`: uploads and
+/// downloads run with the GIL released.
+#[pyclass(module = "heron._native", frozen)]
+struct ArtifactClient {
+    client: heron_client::Artifacts,
+    warnings: Arc<Warnings>,
+}
+
+#[pymethods]
+impl ArtifactClient {
+    #[new]
+    #[pyo3(signature = (base_url=None, api_key=None, entity=None, project=None, progress=true))]
+    fn new(
+        base_url: Option<String>,
+        api_key: Option<String>,
+        entity: Option<String>,
+        project: Option<String>,
+        progress: bool,
+    ) -> PyResult<ArtifactClient> {
+        let warnings = Arc::new(Warnings::default());
+        let mut settings = Settings::from_env().map_err(to_py_err)?;
+        if let Some(url) = base_url {
+            settings = settings.with_base_url(&url);
+        }
+        if api_key.is_some() {
+            settings.api_key = api_key;
+        }
+        settings.warn = warnings.sink();
+        let mut client = heron_client::Artifacts::new(&settings).map_err(to_py_err)?;
+        client.progress = progress;
+        if entity.is_some() {
+            client.default_entity = entity;
+        }
+        if project.is_some() {
+            client.default_project = project;
+        }
+        Ok(ArtifactClient { client, warnings })
+    }
+
+    /// The default entity (HERON_ENTITY, else the key's user).
+    fn entity(&self, py: Python<'_>) -> PyResult<String> {
+        py.detach(|| self.client.entity()).map_err(to_py_err)
+    }
+
+    /// Logs a version; returns {"version": ..., "files", "uploaded_bytes", "deduplicated_bytes", ...}.
+    #[pyo3(signature = (entity, project, artifact, name, kind, description=None, metadata=None, aliases=Vec::new(), run=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn log<'py>(
+        &self,
+        py: Python<'py>,
+        entity: Option<String>,
+        project: Option<String>,
+        artifact: PyRef<'_, NativeArtifact>,
+        name: &str,
+        kind: &str,
+        description: Option<String>,
+        metadata: Option<Bound<'_, PyAny>>,
+        aliases: Vec<String>,
+        run: Option<String>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let prepared = artifact.prepared(name, kind, description, metadata.as_ref(), &self.warnings)?;
+        drop(artifact);
+        let report = py
+            .detach(|| {
+                let entity = match entity {
+                    Some(e) => e,
+                    None => self.client.entity()?,
+                };
+                let project = match project {
+                    Some(p) => p,
+                    None => self.client.project()?,
+                };
+                self.client.log_artifact(&entity, &project, &prepared, &aliases, run.as_deref())
+            })
+            .map_err(to_py_err)?;
+        self.warnings.raise(py)?;
+        report_to_py(py, &report)
+    }
+
+    /// A version by reference (`name:alias`, `project/name:v1`, `entity/project/name:v1`).
+    fn get<'py>(&self, py: Python<'py>, reference: &str) -> PyResult<Bound<'py, PyAny>> {
+        let version = py.detach(|| self.client.get(reference)).map_err(to_py_err)?;
+        to_py_json(py, &version)
+    }
+
+    /// The files of a version (dicts with path, size, sha256 or reference and digest, url).
+    fn files<'py>(&self, py: Python<'py>, version: &Bound<'_, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let version = version_from_py(version)?;
+        let files = py.detach(|| self.client.files(&version)).map_err(to_py_err)?;
+        to_py_json(py, &files)
+    }
+
+    /// Downloads a version into `root`; returns {"root", "files", "skipped_references",
+    /// "downloaded_bytes", "from_cache", "already_present"}.
+    fn download<'py>(
+        &self,
+        py: Python<'py>,
+        version: &Bound<'_, PyAny>,
+        root: PathBuf,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let version = version_from_py(version)?;
+        let report = py.detach(|| self.client.download(&version, &root)).map_err(to_py_err)?;
+        self.warnings.raise(py)?;
+        let out = PyDict::new(py);
+        out.set_item("root", report.root.to_string_lossy().as_ref())?;
+        out.set_item("files", to_py_json(py, &report.files)?)?;
+        out.set_item("skipped_references", to_py_json(py, &report.skipped_references)?)?;
+        out.set_item("downloaded_bytes", report.downloaded_bytes)?;
+        out.set_item("from_cache", report.from_cache)?;
+        out.set_item("already_present", report.already_present)?;
+        Ok(out)
+    }
+
+    /// Sends a request to the API (`/api/v1/...`); returns the answer's body.
+    #[pyo3(signature = (method, path, body=None))]
+    fn request<'py>(
+        &self,
+        py: Python<'py>,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let answer = py.detach(|| self.client.api().request(method, path, body)).map_err(to_py_err)?;
+        Ok(PyBytes::new(py, &answer))
+    }
+
+    /// Records that `run` used the version.
+    fn record_use(&self, py: Python<'_>, version: &Bound<'_, PyAny>, run: &str) -> PyResult<()> {
+        let version = version_from_py(version)?;
+        py.detach(|| self.client.record_use(&version, run)).map_err(to_py_err)
+    }
+}
+
+fn version_from_py(value: &Bound<'_, PyAny>) -> PyResult<heron_types::ArtifactVersion> {
+    let mut problems = Vec::new();
+    let json = py_to_json(value, 0, &mut |w| problems.push(w));
+    serde_json::from_value(json).map_err(|e| PyValueError::new_err(format!("not an artifact version: {e}")))
+}
+
+/// Shrinks the artifact download cache; returns (files removed, bytes freed).
+#[pyfunction]
+#[pyo3(signature = (max_size=None))]
+fn cache_cleanup(py: Python<'_>, max_size: Option<&Bound<'_, PyAny>>) -> PyResult<(u64, u64)> {
+    let limit = match max_size {
+        None => None,
+        Some(value) => match value.extract::<u64>() {
+            Ok(bytes) => Some(bytes),
+            Err(_) => Some(heron_client::parse_size(&value.str()?.to_string_lossy()).map_err(value_error)?),
+        },
+    };
+    py.detach(|| heron_client::cache_cleanup(limit)).map_err(to_py_err)
+}
+
 /// Little-endian steps (i64), values (f64) and times (f64).
 type Columns = (Vec<u8>, Vec<u8>, Vec<u8>);
 
@@ -641,6 +919,9 @@ fn save_credentials(base_url: &str, api_key: &str) -> PyResult<String> {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeRun>()?;
     m.add_class::<Client>()?;
+    m.add_class::<NativeArtifact>()?;
+    m.add_class::<ArtifactClient>()?;
+    m.add_function(wrap_pyfunction!(cache_cleanup, m)?)?;
     m.add_function(wrap_pyfunction!(sync, m)?)?;
     m.add_function(wrap_pyfunction!(detect_rank, m)?)?;
     m.add_function(wrap_pyfunction!(save_credentials, m)?)?;

@@ -121,7 +121,9 @@ impl Artifact {
             Some(name) => name.to_string(),
             None => file_name(local)?,
         };
-        self.insert(name, Source::Local { path: local.to_path_buf(), size: metadata.len() })?;
+        // Absolute, so that the artifact still finds it after a change of working folder.
+        let path = std::path::absolute(local).unwrap_or_else(|_| local.to_path_buf());
+        self.insert(name, Source::Local { path, size: metadata.len() })?;
         Ok(self)
     }
 
@@ -136,7 +138,7 @@ impl Artifact {
             check_artifact_path(prefix)?;
         }
         let mut found = Vec::new();
-        walk(dir, "", &mut found)?;
+        walk(&std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()), "", &mut found)?;
         if found.is_empty() {
             return Err(Error::local(format!("cannot add {}: the folder holds no files", dir.display())));
         }
