@@ -179,6 +179,27 @@ class Artifact:
         )
         return _json(self._client.request("GET", path))
 
+    def _version_path(self) -> str:
+        info = self._logged()
+        return (
+            f"/api/v1/projects/{_q(info['entity'])}/{_q(info['project'])}/artifacts/{_q(info['name'])}"
+            f"/versions/{_q(info['version'])}"
+        )
+
+    def save(self) -> "Artifact":
+        """Stores changes to ``description`` and ``metadata`` of a logged version (its files
+        never change)."""
+        import json
+
+        body = json.dumps({"description": self.description, "metadata": self.metadata}).encode()
+        self._set(self._client, _json(self._client.request("PATCH", self._version_path(), body)))
+        return self
+
+    def delete(self) -> None:
+        """Deletes this version (refused while it is linked in the model registry); its bytes
+        are freed by the server's garbage collection once no version holds them."""
+        self._client.request("DELETE", self._version_path())
+
     def __repr__(self) -> str:
         return f"<Artifact {self.qualified_name} ({self.type})>"
 

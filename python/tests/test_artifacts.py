@@ -367,6 +367,15 @@ def test_aliases_move_between_versions(project: str, server: Server, tmp_path: P
     assert [v.version for v in versions] == ["v1", "v0"]
     assert versions[0].aliases == ["latest"]
 
+    # A logged version's description and metadata can change; its files cannot.
+    v0.description = "the first"
+    v0.metadata["reviewed"] = True
+    v0.save()
+    again = api.artifact(f"{project}/notes:v0")
+    assert (again.description, again.metadata) == ("the first", {"reviewed": True})
+    with pytest.raises(ValueError, match="cannot change"):
+        again.add_file(tmp_path / "a.txt")
+
 
 def test_lineage_goes_both_ways(project: str, tmp_path: Path) -> None:
     (tmp_path / "train.csv").write_text("x,y\n1,2\n")
