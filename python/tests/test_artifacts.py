@@ -188,6 +188,7 @@ def test_a_killed_upload_process_is_finished_by_the_next(project: str, server: S
     process.wait(timeout=30)
     _, answer = call(server, "POST", f"/projects/{ENTITY}/{project}/blobs/missing", {"blobs": [{"sha256": sha, "size": 100 * MIB}]})
     received = answer["missing"][0]["received"] if answer["missing"] else list(range(7))
+    print("parts received before the kill:", received, "missing:", bool(answer["missing"]))
     with heron.init(project=project, id="again") as run:
         a = heron.Artifact("big", type="model")
         a.add_file(big)
@@ -473,7 +474,8 @@ def test_offline_runs_say_artifacts_need_the_server(project: str, tmp_path: Path
     run = heron.init(project=project, mode="offline")
     with pytest.raises(heron.HeronError, match="online run"):
         run.log_artifact(str(tmp_path / "x"), name="x", type="dataset")
-    run.finish()
+    with pytest.warns(UserWarning, match="heron sync"):
+        run.finish()
 
 
 # -- the command line ---------------------------------------------------------------------------

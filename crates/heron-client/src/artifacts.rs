@@ -1623,6 +1623,44 @@ mod tests {
     }
 
     #[test]
+    fn a_blob_missing_at_creation_is_uploaded_again() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), b"alpha").unwrap();
+        let sha = hex::encode(Sha256::digest(b"alpha"));
+        let creates = Arc::new(AtomicUsize::new(0));
+        let (count, blob_sha) = (creates.clone(), sha.clone());
+        let answer: Arc<Answer> = Arc::new(move |method, path, _body| {
+            let missing = serde_json::json!({"missing": [{
+                "sha256": blob_sha, "size": 5, "part_size": 16, "parts": 1, "received": [],
+                "upload_url": format!("/api/v1/blobs/{blob_sha}/upload?sig=s"),
+                "complete_url": format!("/api/v1/blobs/{blob_sha}/complete?sig=s"), "expires_at": "t"}]});
+            let stored = serde_json::json!({"sha256": blob_sha, "size": 5, "stored": true, "received": [0]});
+            match method {
+                "POST" if path.ends_with("/blobs/missing") => (200, serde_json::to_vec(&missing).unwrap()),
+                "PUT" => (200, serde_json::to_vec(&stored).unwrap()),
+                "POST" if path.ends_with("/versions") => {
+                    if count.fetch_add(1, Ordering::SeqCst) == 0 {
+                        // Collected between the upload and the version (the server's 409).
+                        let error = serde_json::json!({"error": {"kind": "conflict", "message": "blob missing"}});
+                        (409, serde_json::to_vec(&error).unwrap())
+                    } else {
+                        (201, version_json("a"))
+                    }
+                }
+                _ => (404, b"{}".to_vec()),
+            }
+        });
+        let server = FakeServer::start(answer);
+        let mut artifact = Artifact::new("a", "dataset");
+        artifact.add_file(&dir.path().join("a.txt"), None).unwrap();
+        let report = server.client(None).log_artifact("e", "p", &artifact, &[], None).unwrap();
+        assert_eq!(creates.load(Ordering::SeqCst), 2);
+        assert_eq!(report.uploaded_bytes, 10, "sent twice");
+        let puts = server.requests.lock().unwrap().iter().filter(|r| r.0 == "PUT").count();
+        assert_eq!(puts, 2);
+    }
+
+    #[test]
     fn a_download_whose_bytes_do_not_match_leaves_no_file() {
         let good: Vec<u8> = b"the right bytes".to_vec();
         let sha = hex::encode(Sha256::digest(&good));

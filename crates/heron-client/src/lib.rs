@@ -12,6 +12,10 @@
 //! Every record goes to a local run log first (`HERON_DIR`, default `./heron`); an uploader
 //! thread streams it to the server. Offline runs, and anything left when `finish` times out, are
 //! uploaded later by `heron sync` ([`sync`]).
+//!
+//! Artifacts ([`artifacts`]) are versioned sets of files: [`Artifacts`] uploads only the blobs
+//! the server lacks and downloads through a bounded local [`cache`]; it also speaks to the model
+//! registry. `Run::log_artifact` and `Run::use_artifact` tie versions to runs for lineage.
 
 #![forbid(unsafe_code)]
 
