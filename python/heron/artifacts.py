@@ -49,6 +49,8 @@ class Artifact:
         #: What the last ``log_artifact`` of this artifact did: files, uploaded_bytes,
         #: deduplicated_bytes (already stored), resumed_bytes, uploaded_blobs.
         self.upload_report: Optional[dict] = None
+        #: True when an offline run kept it for ``heron sync`` (no version yet).
+        self.staged: bool = False
 
     # -- building ---------------------------------------------------------------------------
     def _building(self) -> None:
@@ -86,6 +88,7 @@ class Artifact:
         artifact.description = info.get("description")
         artifact.metadata = info.get("metadata") or {}
         artifact.upload_report = None
+        artifact.staged = False
         artifact._set(client, info)
         return artifact
 

@@ -290,7 +290,9 @@ class Run:
         A path (file or folder) makes an artifact of it: ``name`` defaults to the path's file
         name, ``type`` to "unspecified". Only files the server does not hold yet are uploaded;
         ``artifact.upload_report`` says how many bytes went and how many were already stored.
-        The upload finishes before this returns. Needs an online run."""
+        The upload finishes before this returns. An offline run keeps the artifact in its folder
+        (``artifact.staged`` is True, ``version`` None) and ``heron sync`` logs it later; its
+        files must not change until then."""
         from .artifacts import Artifact
 
         if isinstance(artifact_or_path, Artifact):
@@ -311,8 +313,13 @@ class Run:
         report = self._native.log_artifact(
             artifact._native, artifact.name, artifact.type, artifact.description, artifact.metadata, list(aliases or [])
         )
-        artifact._set(self._native.artifacts(), report.pop("version"))
+        version = report.pop("version")
         artifact.upload_report = report
+        if not version["version"]:
+            # An offline run keeps it for `heron sync`: no version yet.
+            artifact.staged = True
+            return artifact
+        artifact._set(self._native.artifacts(), version)
         return artifact
 
     def use_artifact(self, artifact_or_name: Union["Artifact", str], type: Optional[str] = None, **_ignored: Any) -> "Artifact":

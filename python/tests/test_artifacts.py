@@ -469,13 +469,29 @@ def test_paths_that_escape_are_refused_by_client_and_server(project: str, server
         assert answer["error"]["kind"] == "invalid_argument"
 
 
-def test_offline_runs_say_artifacts_need_the_server(project: str, tmp_path: Path) -> None:
-    (tmp_path / "x").write_text("x")
-    run = heron.init(project=project, mode="offline")
+def test_an_offline_run_keeps_its_artifacts_for_sync(project: str, tmp_path: Path) -> None:
+    (tmp_path / "x.txt").write_text("logged offline")
+    run = heron.init(project=project, id="off", mode="offline")
+    with pytest.warns(UserWarning, match="heron sync"):
+        staged = run.log_artifact(str(tmp_path / "x.txt"), name="offline-data", type="dataset", aliases=["first"])
+    assert staged.staged and staged.version is None
+    assert staged.upload_report["files"] == 1
     with pytest.raises(heron.HeronError, match="online run"):
-        run.log_artifact(str(tmp_path / "x"), name="x", type="dataset")
+        run.use_artifact("offline-data:latest")
     with pytest.warns(UserWarning, match="heron sync"):
         run.finish()
+    api = heron.Api()
+    with pytest.raises(heron.HeronError):
+        api.artifact(f"{project}/offline-data")
+
+    results = heron.sync()
+    assert [r["status"] for r in results] == ["complete"], results
+    logged = api.artifact(f"{project}/offline-data:first")
+    assert (logged.version, logged.run) == ("v0", "off")
+    root = Path(logged.download(tmp_path / "out"))
+    assert (root / "x.txt").read_text() == "logged offline"
+    assert heron.sync() == [], "nothing left: the run and its artifact are done"
+    assert len(api.artifacts(None, f"{ENTITY}/{project}/offline-data")) == 1
 
 
 # -- the command line ---------------------------------------------------------------------------

@@ -29,6 +29,7 @@ use heron_types::{
     Lineage, ManifestEntry, ModelCreate, ModelLink, ModelVersion, RegisteredModel, StorageReport, UseCreate,
     VersionCreate,
 };
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -420,6 +421,118 @@ impl ArtifactRef {
     }
 }
 
+/// An artifact checked and hashed, ready to be sent: what an offline run keeps in its folder
+/// (`artifacts/*.json`) until `heron sync` logs it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StagedArtifact {
+    pub name: String,
+    pub kind: String,
+    pub description: Option<String>,
+    pub metadata: Option<Value>,
+    pub aliases: Vec<String>,
+    pub files: Vec<ManifestEntry>,
+    /// sha256 → (a local file holding it, size).
+    pub blobs: BTreeMap<String, (PathBuf, u64)>,
+}
+
+impl StagedArtifact {
+    /// Re-hashes the local files: an error names the first one that changed since staging.
+    pub fn verify(&self) -> Result<(), Error> {
+        for (sha, (path, _)) in &self.blobs {
+            let (found, _) = sha256_file(path, None)?;
+            if &found != sha {
+                return Err(Error::local(format!(
+                    "{} changed after the offline run logged artifact {:?}; log it again from an online run",
+                    path.display(),
+                    self.name
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// What `log_artifact` answers before the server has seen it (version empty).
+    pub fn pending_report(&self, entity: &str, project: &str, run: Option<&str>) -> LogReport {
+        let mut version = placeholder_version();
+        version.entity = entity.to_string();
+        version.project = project.to_string();
+        version.name = self.name.clone();
+        version.kind = self.kind.clone();
+        version.description = self.description.clone();
+        version.metadata = self.metadata.clone().unwrap_or(Value::Null);
+        version.size = self.files.iter().map(|f| f.size).sum();
+        version.file_count = self.files.len() as u64;
+        version.run = run.map(String::from);
+        LogReport {
+            version,
+            files: self.files.len() as u64,
+            uploaded_bytes: 0,
+            deduplicated_bytes: 0,
+            resumed_bytes: 0,
+            uploaded_blobs: 0,
+        }
+    }
+}
+
+/// Where an offline run keeps the artifacts it logged.
+pub const STAGED_DIR: &str = "artifacts";
+
+/// Whether the run folder keeps artifacts that `heron sync` has not logged yet.
+pub fn has_staged(run_dir: &Path) -> bool {
+    std::fs::read_dir(run_dir.join(STAGED_DIR))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| e.path().extension().is_some_and(|x| x == "json"))
+}
+
+/// Writes `staged` into the run folder `run_dir` for `heron sync`; returns its file.
+pub fn save_staged(run_dir: &Path, staged: &StagedArtifact) -> Result<PathBuf, Error> {
+    let dir = run_dir.join(STAGED_DIR);
+    let io = |e: std::io::Error| Error::local(format!("cannot write {}: {e}", dir.display()));
+    std::fs::create_dir_all(&dir).map_err(io)?;
+    let count = std::fs::read_dir(&dir).map_err(io)?.count();
+    let path = dir.join(format!("{count:05}-{}.json", staged.name));
+    let temp = path.with_extension("json.tmp");
+    let text = serde_json::to_vec_pretty(staged).map_err(|e| Error::local(e.to_string()))?;
+    let mut file = std::fs::File::create(&temp).map_err(io)?;
+    file.write_all(&text).and_then(|_| file.sync_all()).map_err(io)?;
+    std::fs::rename(&temp, &path).map_err(io)?;
+    Ok(path)
+}
+
+/// Logs the artifacts an offline run staged in `run_dir`, in the order they were logged, as
+/// produced by `run` of `entity/project`; each one done is marked (`.json` → `.done`) so a
+/// second sync does not log it again. Returns the versions made.
+pub fn sync_staged(
+    client: &Artifacts,
+    run_dir: &Path,
+    entity: &str,
+    project: &str,
+    run: &str,
+) -> Result<Vec<ArtifactVersion>, Error> {
+    let dir = run_dir.join(STAGED_DIR);
+    let mut pending: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+        Ok(entries) => {
+            entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect()
+        }
+        Err(_) => return Ok(Vec::new()),
+    };
+    pending.sort();
+    let mut made = Vec::new();
+    for path in pending {
+        let text = std::fs::read(&path).map_err(|e| Error::local(format!("cannot read {}: {e}", path.display())))?;
+        let staged: StagedArtifact = serde_json::from_slice(&text)
+            .map_err(|e| Error::local(format!("{} is not a staged artifact: {e}", path.display())))?;
+        staged.verify()?;
+        let report = client.log_staged(entity, project, &staged, Some(run))?;
+        std::fs::rename(&path, path.with_extension("done"))
+            .map_err(|e| Error::local(format!("cannot mark {} as done: {e}", path.display())))?;
+        made.push(report.version);
+    }
+    Ok(made)
+}
+
 /// What `log_artifact` did.
 #[derive(Debug, Clone)]
 pub struct LogReport {
@@ -551,6 +664,13 @@ impl Artifacts {
         aliases: &[String],
         run: Option<&str>,
     ) -> Result<LogReport, Error> {
+        let staged = self.stage(artifact, aliases)?;
+        self.log_staged(entity, project, &staged, run)
+    }
+
+    /// Checks and hashes an artifact: what `log_staged` sends, now or later (an offline run
+    /// keeps it in its folder for `heron sync`).
+    pub fn stage(&self, artifact: &Artifact, aliases: &[String]) -> Result<StagedArtifact, Error> {
         artifact.validate()?;
         if artifact.is_empty() {
             return Err(Error::local(format!("artifact {:?} has no files; add some first", artifact.name)));
@@ -562,9 +682,29 @@ impl Artifacts {
             check_alias(alias)?;
         }
         let (files, blobs) = self.hash(artifact)?;
+        Ok(StagedArtifact {
+            name: artifact.name.clone(),
+            kind: artifact.kind.clone(),
+            description: artifact.description.clone(),
+            metadata: artifact.metadata.clone(),
+            aliases: aliases.to_vec(),
+            files,
+            blobs,
+        })
+    }
+
+    /// Uploads the blobs of a staged artifact that the server lacks and creates the version.
+    pub fn log_staged(
+        &self,
+        entity: &str,
+        project: &str,
+        staged: &StagedArtifact,
+        run: Option<&str>,
+    ) -> Result<LogReport, Error> {
+        let blobs = &staged.blobs;
         let mut report = LogReport {
             version: placeholder_version(),
-            files: files.len() as u64,
+            files: staged.files.len() as u64,
             uploaded_bytes: 0,
             deduplicated_bytes: 0,
             resumed_bytes: 0,
@@ -572,24 +712,24 @@ impl Artifacts {
         };
         let total_blob_bytes: u64 = blobs.values().map(|(_, size)| size).sum();
         let body = VersionCreate {
-            kind: artifact.kind.clone(),
-            description: artifact.description.clone(),
-            metadata: artifact.metadata.clone(),
-            aliases: aliases.to_vec(),
+            kind: staged.kind.clone(),
+            description: staged.description.clone(),
+            metadata: staged.metadata.clone(),
+            aliases: staged.aliases.clone(),
             run: run.map(String::from),
             ttl_seconds: None,
-            files,
+            files: staged.files.clone(),
         };
-        let versions_path = format!("{}/versions", Self::artifact_path(entity, project, &artifact.name));
+        let versions_path = format!("{}/versions", Self::artifact_path(entity, project, &staged.name));
         for round in 0..ROUNDS {
-            let missing = self.missing(entity, project, &blobs)?;
+            let missing = self.missing(entity, project, blobs)?;
             if round == 0 {
                 let missing_bytes: u64 = missing.iter().map(|m| m.size).sum();
                 report.deduplicated_bytes = total_blob_bytes.saturating_sub(missing_bytes);
             }
             let missing_count = missing.len();
             if !missing.is_empty() {
-                match self.upload(&missing, &blobs) {
+                match self.upload(&missing, blobs) {
                     Ok((sent, resumed)) => {
                         report.uploaded_bytes += sent;
                         report.resumed_bytes += resumed;
@@ -608,7 +748,7 @@ impl Artifacts {
                 // A blob vanished between the check and the version (collected, or never
                 // completed): check again and send what is missing, a bounded number of times.
                 Err(error) if error.status == Some(409) && round + 1 < ROUNDS => {
-                    if self.missing(entity, project, &blobs)?.is_empty() {
+                    if self.missing(entity, project, blobs)?.is_empty() {
                         return Err(error);
                     }
                 }

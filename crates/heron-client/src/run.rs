@@ -641,7 +641,7 @@ impl Run {
             Mode::Online => {}
             Mode::Offline => {
                 return Err(Error::local(format!(
-                    "artifacts need an online run: run {} is offline (HERON_MODE=offline); log the artifact from an online run, or afterwards with `heron artifact put`",
+                    "artifacts need an online run: run {} is offline (HERON_MODE=offline); log_artifact keeps artifacts for `heron sync`, but use_artifact and downloads need the server",
                     self.info.id
                 )));
             }
@@ -659,16 +659,32 @@ impl Run {
     }
 
     /// Logs `artifact` as a version produced by this run, with `aliases`; uploads before it
-    /// returns (see [`Artifacts::log_artifact`]).
+    /// returns (see [`Artifacts::log_artifact`]). An offline run keeps it for `heron sync`
+    /// (the version answered has an empty `version` until then).
     pub fn log_artifact(&self, artifact: &Artifact, aliases: &[&str]) -> Result<ArtifactVersion, Error> {
         self.log_artifact_report(artifact, aliases).map(|report| report.version)
     }
 
     /// [`log_artifact`](Self::log_artifact), answering what was uploaded and what was already stored.
+    ///
+    /// An offline run hashes the artifact and keeps it in its folder; `heron sync` logs it
+    /// (after the run) and the answer's `version` stays empty until then.
     pub fn log_artifact_report(&self, artifact: &Artifact, aliases: &[&str]) -> Result<LogReport, Error> {
+        let aliases: Vec<String> = aliases.iter().map(|a| a.to_string()).collect();
+        if self.info.mode == Mode::Offline {
+            let staged = Artifacts::new(&self.settings)?.stage(artifact, &aliases)?;
+            let path = crate::artifacts::save_staged(&self.info.dir, &staged)?;
+            (self.settings.warn)(&format!(
+                "artifact {:?} is kept in {} until `heron sync {}` logs it (its files must not change until then)",
+                staged.name,
+                path.display(),
+                self.info.dir.display()
+            ));
+            let entity = self.info.entity.clone().unwrap_or_default();
+            return Ok(staged.pending_report(&entity, &self.info.project, Some(&self.info.id)));
+        }
         let client = self.artifacts()?;
         let entity = client.entity()?;
-        let aliases: Vec<String> = aliases.iter().map(|a| a.to_string()).collect();
         client.log_artifact(&entity, &self.info.project, artifact, &aliases, Some(&self.info.id))
     }
 

@@ -32,14 +32,18 @@ pub struct SyncOutcome {
     pub rows: u64,
 }
 
-/// Run folders under `root` (those holding a run log) that are not fully uploaded, oldest first.
+/// Run folders under `root` (those holding a run log) that are not fully uploaded, or that keep
+/// artifacts not logged yet, oldest first.
 pub fn pending_runs(root: &Path) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(root)
         .into_iter()
         .flatten()
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.join(LOG_FILE).is_file() && !UploadState::load(p).is_some_and(|s| s.finished))
+        .filter(|p| {
+            p.join(LOG_FILE).is_file()
+                && (!UploadState::load(p).is_some_and(|s| s.finished) || crate::artifacts::has_staged(p))
+        })
         .collect();
     found.sort();
     found
@@ -72,7 +76,38 @@ pub fn sync_dir(settings: &Settings, dir: &Path, mut report: impl FnMut(&str)) -
         Ok(false) => SyncStatus::UpToDate,
         Err(error) => SyncStatus::Failed(explain(error, settings)),
     };
+    if matches!(outcome.status, SyncStatus::Complete | SyncStatus::UpToDate)
+        && let Err(error) = sync_artifacts(settings, dir, &uploader, &mut report)
+    {
+        outcome.status = SyncStatus::Failed(explain(error, settings));
+    }
     outcome
+}
+
+/// Logs the artifacts an offline run kept, once the run is on the server.
+fn sync_artifacts(
+    settings: &Settings,
+    dir: &Path,
+    uploader: &Uploader,
+    report: &mut impl FnMut(&str),
+) -> Result<(), Error> {
+    if !dir.join(crate::artifacts::STAGED_DIR).is_dir() {
+        return Ok(());
+    }
+    let init = uploader.init_record();
+    let mut client = crate::artifacts::Artifacts::new(settings)?;
+    client.progress = false;
+    let entity = match &init.entity {
+        Some(entity) => entity.clone(),
+        None => client.entity()?,
+    };
+    for version in crate::artifacts::sync_staged(&client, dir, &entity, &init.project, &init.id)? {
+        report(&format!(
+            "  {}: logged artifact {}/{}/{}:{}",
+            init.id, version.entity, version.project, version.name, version.version
+        ));
+    }
+    Ok(())
 }
 
 fn explain(error: Error, settings: &Settings) -> String {

@@ -131,3 +131,35 @@ fn versions_upload_what_changed_and_downloads_are_verified_and_cached() {
     let refused = registry.delete("admin", "arts", "shards", Some("v1")).unwrap_err();
     assert_eq!(refused.status, Some(409), "a linked version stays: {refused}");
 }
+
+#[test]
+fn an_offline_run_keeps_artifacts_until_sync_logs_them() {
+    let data = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let file = work.path().join("model.bin");
+    std::fs::write(&file, b"offline weights").unwrap();
+    let mut offline = settings(&server.base, &work.path().join("runs"));
+    offline.mode = Mode::Offline;
+    let run = run("offline-1", offline);
+    let mut artifact = Artifact::new("weights", "model");
+    artifact.add_file(&file, None).unwrap();
+    let pending = run.log_artifact(&artifact, &["candidate"]).unwrap();
+    assert_eq!((pending.version.as_str(), pending.name.as_str(), pending.file_count), ("", "weights", 1));
+    assert!(run.use_artifact("weights:latest").unwrap_err().message.contains("online run"));
+    let dir = run.info().dir.clone();
+    run.finish(0);
+    assert!(heron_client::artifacts::has_staged(&dir));
+
+    let online = settings(&server.base, &work.path().join("runs"));
+    let outcome = heron_client::sync::sync_dir(&online, &dir, |_| {});
+    assert_eq!(outcome.status, heron_client::sync::SyncStatus::Complete, "{outcome:?}");
+    assert!(!heron_client::artifacts::has_staged(&dir), "marked done");
+    let client = Artifacts::new(&online).unwrap();
+    let logged = client.version("admin", "arts", "weights", "candidate").unwrap();
+    assert_eq!((logged.version.as_str(), logged.run.as_deref()), ("v0", Some("offline-1")));
+    // A second sync logs nothing more.
+    heron_client::sync::sync_dir(&online, &dir, |_| {});
+    assert_eq!(client.versions("admin", "arts", "weights").unwrap().len(), 1);
+    assert!(heron_client::sync::pending_runs(&work.path().join("runs")).is_empty());
+}
