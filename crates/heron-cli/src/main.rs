@@ -45,8 +45,9 @@ enum Command {
     /// Each run folder (under HERON_DIR, default ./heron) holds the run's local log; sync sends
     /// what the server does not have yet and remembers how far it got, so it is safe to run
     /// twice, to interrupt, and to run on an offline run that is still being written. A run
-    /// still logging online uploads itself and is left alone. With no folders given, every run
-    /// under HERON_DIR that is not fully uploaded is synced.
+    /// still logging online uploads itself and is left alone. Artifacts an offline run logged
+    /// are logged once the run is up. With no folders given, every run under HERON_DIR that is
+    /// not fully uploaded (or still holds such artifacts) is synced.
     Sync(SyncArgs),
     /// Log a small real training (logistic regression, several learning rates) into the
     /// project `demo`, with system metrics and console output, so the dashboard has something
