@@ -398,9 +398,15 @@ def test_lineage_goes_both_ways(project: str, tmp_path: Path) -> None:
     assert (f"artifact:{ENTITY}/{project}/train-data:v0", f"run:{ENTITY}/{project}/fit", "used") in edges
     assert (f"run:{ENTITY}/{project}/fit", f"artifact:{ENTITY}/{project}/classifier:v0", "produced") in edges
 
+    # A run of another project uses it by its full name.
+    other = f"{project}-eval"
+    with heron.init(project=other, id="evaluate") as run:
+        assert run.use_artifact(f"{ENTITY}/{project}/train-data:v0").version == "v0"
+
     down = heron.Api().artifact(f"{project}/train-data:v0").lineage("down")
     ids = {n["id"] for n in down["nodes"]}
     assert f"artifact:{ENTITY}/{project}/classifier:v0" in ids
+    assert f"run:{ENTITY}/{other}/evaluate" in ids
     assert f"run:{ENTITY}/{project}/prepare" not in ids, "down does not go back to the producer"
 
 

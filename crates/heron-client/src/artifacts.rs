@@ -1801,6 +1801,36 @@ mod tests {
     }
 
     #[test]
+    fn parts_are_retried_after_server_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), b"alpha").unwrap();
+        let sha = hex::encode(Sha256::digest(b"alpha"));
+        let puts = Arc::new(AtomicUsize::new(0));
+        let (count, blob_sha) = (puts.clone(), sha.clone());
+        let answer: Arc<Answer> = Arc::new(move |method, path, _body| {
+            let missing = serde_json::json!({"missing": [{
+                "sha256": blob_sha, "size": 5, "part_size": 16, "parts": 1, "received": [],
+                "upload_url": format!("/api/v1/blobs/{blob_sha}/upload?sig=s"),
+                "complete_url": format!("/api/v1/blobs/{blob_sha}/complete?sig=s"), "expires_at": "t"}]});
+            let stored = serde_json::json!({"sha256": blob_sha, "size": 5, "stored": true, "received": [0]});
+            match method {
+                "POST" if path.ends_with("/blobs/missing") => (200, serde_json::to_vec(&missing).unwrap()),
+                // Two failures (a busy server), then success.
+                "PUT" if count.fetch_add(1, Ordering::SeqCst) < 2 => (503, b"{}".to_vec()),
+                "PUT" => (200, serde_json::to_vec(&stored).unwrap()),
+                "POST" if path.ends_with("/versions") => (201, version_json("a")),
+                _ => (404, b"{}".to_vec()),
+            }
+        });
+        let server = FakeServer::start(answer);
+        let mut artifact = Artifact::new("a", "dataset");
+        artifact.add_file(&dir.path().join("a.txt"), None).unwrap();
+        let report = server.client(None).log_artifact("e", "p", &artifact, &[], None).unwrap();
+        assert_eq!(puts.load(Ordering::SeqCst), 3);
+        assert_eq!(report.uploaded_bytes, 5);
+    }
+
+    #[test]
     fn a_download_whose_bytes_do_not_match_leaves_no_file() {
         let good: Vec<u8> = b"the right bytes".to_vec();
         let sha = hex::encode(Sha256::digest(&good));
