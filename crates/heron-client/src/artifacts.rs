@@ -569,6 +569,7 @@ pub struct DownloadReport {
 pub struct Artifacts {
     api: Api,
     transfer: Api,
+    completion: Api,
     warn: WarningSink,
     cache: Option<Cache>,
     /// Draw a progress line on stderr when it is a terminal.
@@ -587,6 +588,7 @@ impl Artifacts {
         let api = Api::new(&settings.base_url, settings.api_key.as_deref(), Duration::from_secs(120));
         Ok(Artifacts {
             transfer: api.for_transfers(Duration::from_secs(120)),
+            completion: api.for_transfers(Duration::from_secs(3600)),
             api,
             warn: settings.warn.clone(),
             cache: Cache::from_env()?,
@@ -860,40 +862,17 @@ impl Artifacts {
             }
         }
         let progress = Progress::start("uploading", missing.len() as u64, to_send, self.progress);
+        // After one part fails for good, the parts not started yet are not sent.
+        let failed = AtomicBool::new(false);
         let results = parallel(self.threads.max(1), &jobs, |job| {
-            let len = part_len(job.blob, job.part);
-            let mut bytes = vec![0u8; len as usize];
-            let io = |e: std::io::Error| Error::local(format!("cannot read {}: {e}", job.local.display()));
-            let mut file = std::fs::File::open(job.local).map_err(io)?;
-            file.seek(SeekFrom::Start(job.part * job.blob.part_size)).map_err(io)?;
-            file.read_exact(&mut bytes).map_err(|e| {
-                Error::local(format!(
-                    "{} changed while it was being uploaded ({e}); log the artifact again",
-                    job.local.display()
-                ))
-            })?;
-            let part_sha = hex::encode(Sha256::digest(&bytes));
-            let separator = if job.blob.upload_url.contains('?') { '&' } else { '?' };
-            let url = format!("{}{separator}part={}", job.blob.upload_url, job.part);
-            let headers = [("Content-Type", "application/octet-stream"), ("X-Heron-Part-Sha256", part_sha.as_str())];
-            let status: BlobStatus = with_retries(|| {
-                let mut response = self.transfer.signed("PUT", &url, Some(bytes.as_slice()), &headers)?;
-                let body = response
-                    .body_mut()
-                    .read_to_vec()
-                    .map_err(|e| Error::network(format!("reading the answer to a part upload: {e}")))?;
-                serde_json::from_slice(&body)
-                    .map_err(|e| Error::local(format!("unexpected answer to a part upload: {e}")))
-            })?;
-            progress.add_bytes(len);
-            let last = job.remaining.fetch_sub(1, Ordering::AcqRel) == 1;
-            if last {
-                if job.blob.parts > 1 && !status.stored {
-                    self.complete(job.blob)?;
-                }
-                progress.file_done();
+            if failed.load(Ordering::Acquire) {
+                return Ok(0);
             }
-            Ok(len)
+            let outcome = self.upload_part(job.blob, job.local, job.part, &job.remaining, &progress);
+            if outcome.is_err() {
+                failed.store(true, Ordering::Release);
+            }
+            outcome
         });
         progress.finish();
         let mut sent = 0;
@@ -903,9 +882,52 @@ impl Artifacts {
         Ok((sent, resumed))
     }
 
+    /// Sends part `part` of `blob` from `local`; the last part of a blob to arrive completes it.
+    fn upload_part(
+        &self,
+        blob: &BlobUpload,
+        local: &Path,
+        part: u64,
+        remaining: &AtomicUsize,
+        progress: &Progress,
+    ) -> Result<u64, Error> {
+        let len = part_len(blob, part);
+        let mut bytes = vec![0u8; len as usize];
+        let io = |e: std::io::Error| Error::local(format!("cannot read {}: {e}", local.display()));
+        let mut file = std::fs::File::open(local).map_err(io)?;
+        file.seek(SeekFrom::Start(part * blob.part_size)).map_err(io)?;
+        file.read_exact(&mut bytes).map_err(|e| {
+            Error::local(format!(
+                "{} changed while it was being uploaded ({e}); log the artifact again",
+                local.display()
+            ))
+        })?;
+        let part_sha = hex::encode(Sha256::digest(&bytes));
+        let separator = if blob.upload_url.contains('?') { '&' } else { '?' };
+        let url = format!("{}{separator}part={part}", blob.upload_url);
+        let headers = [("Content-Type", "application/octet-stream"), ("X-Heron-Part-Sha256", part_sha.as_str())];
+        let status: BlobStatus = with_retries(|| {
+            let mut response = self.transfer.signed("PUT", &url, Some(bytes.as_slice()), &headers)?;
+            let body = response
+                .body_mut()
+                .read_to_vec()
+                .map_err(|e| Error::network(format!("reading the answer to a part upload: {e}")))?;
+            serde_json::from_slice(&body).map_err(|e| Error::local(format!("unexpected answer to a part upload: {e}")))
+        })?;
+        progress.add_bytes(len);
+        if remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+            if blob.parts > 1 && !status.stored {
+                self.complete(blob)?;
+            }
+            progress.file_done();
+        }
+        Ok(len)
+    }
+
     fn complete(&self, blob: &BlobUpload) -> Result<BlobStatus, Error> {
         with_retries(|| {
-            let mut response = self.transfer.signed("POST", &blob.complete_url, None, &[])?;
+            // The server reads the whole blob back to check it: a large one takes a while.
+            let mut response = self.completion.signed("POST", &blob.complete_url, None, &[])?;
             let body = response
                 .body_mut()
                 .read_to_vec()
