@@ -480,8 +480,19 @@ impl NativeRun {
     ) -> PyResult<Bound<'py, PyDict>> {
         let prepared = artifact.prepared(name, kind, description, metadata.as_ref(), &self.warnings)?;
         drop(artifact);
-        let aliases: Vec<&str> = aliases.iter().map(String::as_str).collect();
-        let report = py.detach(|| self.run.log_artifact_report(&prepared, &aliases)).map_err(to_py_err)?;
+        let report = if self.run.info().mode == Mode::Online {
+            // Upload on a thread of its own, so that Ctrl-C still stops the program.
+            let client = py.detach(|| self.run.artifacts()).map_err(to_py_err)?;
+            let (project, id) = (self.run.info().project.clone(), self.run.info().id.clone());
+            interruptible(py, move || {
+                let entity = client.entity()?;
+                client.log_artifact(&entity, &project, &prepared, &aliases, Some(&id))
+            })?
+        } else {
+            let aliases: Vec<&str> = aliases.iter().map(String::as_str).collect();
+            py.detach(|| self.run.log_artifact_report(&prepared, &aliases))
+        }
+        .map_err(to_py_err)?;
         self.warnings.raise(py)?;
         report_to_py(py, &report)
     }
@@ -746,19 +757,19 @@ impl ArtifactClient {
     ) -> PyResult<Bound<'py, PyDict>> {
         let prepared = artifact.prepared(name, kind, description, metadata.as_ref(), &self.warnings)?;
         drop(artifact);
-        let report = py
-            .detach(|| {
-                let entity = match entity {
-                    Some(e) => e,
-                    None => self.client.entity()?,
-                };
-                let project = match project {
-                    Some(p) => p,
-                    None => self.client.project()?,
-                };
-                self.client.log_artifact(&entity, &project, &prepared, &aliases, run.as_deref())
-            })
-            .map_err(to_py_err)?;
+        let client = self.client.clone();
+        let report = interruptible(py, move || {
+            let entity = match entity {
+                Some(e) => e,
+                None => client.entity()?,
+            };
+            let project = match project {
+                Some(p) => p,
+                None => client.project()?,
+            };
+            client.log_artifact(&entity, &project, &prepared, &aliases, run.as_deref())
+        })?
+        .map_err(to_py_err)?;
         self.warnings.raise(py)?;
         report_to_py(py, &report)
     }
@@ -785,7 +796,8 @@ impl ArtifactClient {
         root: PathBuf,
     ) -> PyResult<Bound<'py, PyDict>> {
         let version = version_from_py(version)?;
-        let report = py.detach(|| self.client.download(&version, &root)).map_err(to_py_err)?;
+        let client = self.client.clone();
+        let report = interruptible(py, move || client.download(&version, &root))?.map_err(to_py_err)?;
         self.warnings.raise(py)?;
         let out = PyDict::new(py);
         out.set_item("root", report.root.to_string_lossy().as_ref())?;
@@ -814,6 +826,32 @@ impl ArtifactClient {
     fn record_use(&self, py: Python<'_>, version: &Bound<'_, PyAny>, run: &str) -> PyResult<()> {
         let version = version_from_py(version)?;
         py.detach(|| self.client.record_use(&version, run)).map_err(to_py_err)
+    }
+}
+
+/// Runs `work` on a thread of its own while this one waits with the GIL released, checking for
+/// signals every 100 ms: Ctrl-C raises KeyboardInterrupt at once (the transfer is abandoned; an
+/// upload resumes and a download starts clean the next time).
+fn interruptible<T: Send + 'static>(py: Python<'_>, work: impl FnOnce() -> T + Send + 'static) -> PyResult<T> {
+    use std::sync::mpsc::RecvTimeoutError;
+    let (done, result) = std::sync::mpsc::channel();
+    // Not named `heron-...`: its warnings are raised in Python when the call returns.
+    std::thread::Builder::new()
+        .name("artifact-transfer".into())
+        .spawn(move || {
+            let _ = done.send(work());
+        })
+        .map_err(|e| HeronError::new_err(format!("cannot start a thread: {e}")))?;
+    // A Receiver is not Sync; detach wants what it borrows to be.
+    let result = Mutex::new(result);
+    loop {
+        let next =
+            py.detach(|| result.lock().unwrap_or_else(|e| e.into_inner()).recv_timeout(Duration::from_millis(100)));
+        match next {
+            Ok(value) => return Ok(value),
+            Err(RecvTimeoutError::Timeout) => py.check_signals()?,
+            Err(RecvTimeoutError::Disconnected) => return Err(HeronError::new_err("the transfer thread stopped")),
+        }
     }
 }
 

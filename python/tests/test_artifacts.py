@@ -282,6 +282,30 @@ def test_an_interrupted_download_leaves_no_file_and_a_retry_verifies(project: st
     assert sorted(p.name for p in root.iterdir()) == ["weights.bin"]
 
 
+def test_ctrl_c_stops_a_stalled_download_at_once(project: str, server: Server, tmp_path: Path) -> None:
+    weights = tmp_path / "weights.bin"
+    weights.write_bytes(os.urandom(2 * MIB))
+    with heron.init(project=project, id="train") as run:
+        run.log_artifact(str(weights), name="model", type="model")
+    root = tmp_path / "download"
+    proxy = StallingProxy(server)
+    try:
+        code = f"""
+            import heron
+            heron.Api().artifact({f"{ENTITY}/{project}/model:latest"!r}).download({str(root)!r})
+        """
+        env = {**os.environ, "HERON_BASE_URL": proxy.url}
+        process = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], env=env, stderr=subprocess.PIPE, text=True)
+        assert proxy.stalled.wait(60), "the download never started"
+        time.sleep(0.3)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=10)
+    finally:
+        proxy.close()
+    assert process.returncode != 0 and "KeyboardInterrupt" in err, err
+    assert not (root / "weights.bin").exists()
+
+
 def test_downloads_come_from_the_cache_the_second_time(project: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cache = tmp_path / "cache"
     monkeypatch.setenv("HERON_CACHE_DIR", str(cache))
