@@ -2170,26 +2170,6 @@ pub async fn dashboard_project_keys(store: &dyn Store) {
     expect_err("project_keys of a missing project", store.project_keys(ENTITY, "nope").await, ErrorKind::NotFound);
 }
 
-#[cfg(test)]
-mod tests {
-    use std::collections::BTreeSet;
-
-    use super::*;
-
-    #[test]
-    fn same_json_compares_numbers_by_value() {
-        assert!(same_json(&json!({"a": [1, 2.0]}), &json!({"a": [1.0, 2]})));
-        assert!(!same_json(&json!({"a": 1}), &json!({"a": 1, "b": null})));
-        assert!(!same_json(&json!("NaN"), &json!(1.0)));
-    }
-
-    #[test]
-    fn check_names_are_unique() {
-        let names: BTreeSet<&str> = CHECKS.iter().map(|(name, _)| *name).collect();
-        assert_eq!(names.len(), CHECKS.len());
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Artifacts
 // ---------------------------------------------------------------------------------------------
@@ -2225,7 +2205,7 @@ pub async fn artifacts_blobs_versions_and_collection(store: &dyn Store) {
     let alice = setup(store).await;
     let bob = ok("create_user bob", store.create_user("bob", false, "bob-key").await);
     let (a, b) = (blob('a', 10), blob('b', 20));
-    assert_eq!(ok("blobs_held before upload", store.blobs_held(&alice, &[a.clone()]).await), vec![None]);
+    assert_eq!(ok("blobs_held before upload", store.blobs_held(&alice, std::slice::from_ref(&a)).await), vec![None]);
     // A version cannot name a blob that is not stored.
     let create = version_create(vec![stored_file("a.txt", 'a', 10), stored_file("b.txt", 'b', 20)], &["best"]);
     expect_err(
@@ -2237,7 +2217,7 @@ pub async fn artifacts_blobs_versions_and_collection(store: &dyn Store) {
         ok("record_blob", store.record_blob(&blob.sha256, blob.size, alice.id, t).await);
     }
     assert_eq!(ok("blobs_held", store.blobs_held(&alice, &[a.clone(), b.clone()]).await), vec![Some(10), Some(20)]);
-    assert_eq!(ok("blobs_held by another entity", store.blobs_held(&bob, &[a.clone()]).await), vec![None]);
+    assert_eq!(ok("blobs_held by another entity", store.blobs_held(&bob, std::slice::from_ref(&a)).await), vec![None]);
     let v0 = ok("create_version v0", store.create_version(ENTITY, "p", "ds", &create, &alice, 3.0).await);
     assert_eq!((v0.version.as_str(), v0.size, v0.file_count, v0.created), ("v0", 30, 2, true));
     assert_eq!(v0.aliases, ["latest", "best"]);
@@ -2308,4 +2288,24 @@ pub async fn artifacts_registry_and_audit(store: &dyn Store) {
         [("alice", "create"), ("alice", "link"), ("alice", "alias_set"), ("bob", "alias_remove"), ("bob", "unlink")];
     assert_eq!(trail, expected.map(|(u, a)| (u.to_string(), a.to_string())));
     ok("delete_version once unlinked", store.delete_version(ENTITY, "p", "net", "v0").await);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn same_json_compares_numbers_by_value() {
+        assert!(same_json(&json!({"a": [1, 2.0]}), &json!({"a": [1.0, 2]})));
+        assert!(!same_json(&json!({"a": 1}), &json!({"a": 1, "b": null})));
+        assert!(!same_json(&json!("NaN"), &json!(1.0)));
+    }
+
+    #[test]
+    fn check_names_are_unique() {
+        let names: BTreeSet<&str> = CHECKS.iter().map(|(name, _)| *name).collect();
+        assert_eq!(names.len(), CHECKS.len());
+    }
 }
