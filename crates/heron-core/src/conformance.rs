@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 
 use crate::error::{ErrorKind, Result};
 use crate::history::{Buckets, Point, StepBuckets, Summary, reduce_points};
-use crate::store::{RunMetric, RunRef, Store, User};
+use crate::store::{ArtifactKey, RunMetric, RunRef, Store, User};
 
 /// One check: runs against a fresh, empty store and panics on the first difference.
 pub type CheckFn = for<'a> fn(&'a dyn Store) -> BoxFuture<'a, ()>;
@@ -82,6 +82,8 @@ macro_rules! conformance_checks {
             dashboard_views,
             dashboard_run_metrics,
             dashboard_project_keys,
+            artifacts_blobs_versions_and_collection,
+            artifacts_registry_and_audit,
         );
     };
 }
@@ -2166,6 +2168,126 @@ pub async fn dashboard_project_keys(store: &dyn Store) {
         "every key of the project's runs once per stream and kind, with its run count; history first"
     );
     expect_err("project_keys of a missing project", store.project_keys(ENTITY, "nope").await, ErrorKind::NotFound);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Artifacts
+// ---------------------------------------------------------------------------------------------
+
+fn blob(c: char, size: u64) -> heron_types::BlobRef {
+    heron_types::BlobRef { sha256: c.to_string().repeat(64), size }
+}
+
+fn stored_file(path: &str, c: char, size: u64) -> heron_types::ManifestEntry {
+    heron_types::ManifestEntry {
+        path: path.into(),
+        size,
+        sha256: Some(c.to_string().repeat(64)),
+        reference: None,
+        digest: None,
+    }
+}
+
+fn version_create(files: Vec<heron_types::ManifestEntry>, aliases: &[&str]) -> heron_types::VersionCreate {
+    heron_types::VersionCreate {
+        kind: "dataset".into(),
+        aliases: aliases.iter().map(|a| a.to_string()).collect(),
+        files,
+        ..Default::default()
+    }
+}
+
+fn key(name: &str, version: &str) -> ArtifactKey {
+    ArtifactKey { entity: ENTITY.into(), project: "p".into(), name: name.into(), version: version.into() }
+}
+
+pub async fn artifacts_blobs_versions_and_collection(store: &dyn Store) {
+    let alice = setup(store).await;
+    let bob = ok("create_user bob", store.create_user("bob", false, "bob-key").await);
+    let (a, b) = (blob('a', 10), blob('b', 20));
+    assert_eq!(ok("blobs_held before upload", store.blobs_held(&alice, std::slice::from_ref(&a)).await), vec![None]);
+    // A version cannot name a blob that is not stored.
+    let create = version_create(vec![stored_file("a.txt", 'a', 10), stored_file("b.txt", 'b', 20)], &["best"]);
+    expect_err(
+        "create_version before the blobs",
+        store.create_version(ENTITY, "p", "ds", &create, &alice, 1.0).await,
+        ErrorKind::Conflict,
+    );
+    for (blob, t) in [(&a, 1.0), (&b, 2.0)] {
+        ok("record_blob", store.record_blob(&blob.sha256, blob.size, alice.id, t).await);
+    }
+    assert_eq!(ok("blobs_held", store.blobs_held(&alice, &[a.clone(), b.clone()]).await), vec![Some(10), Some(20)]);
+    assert_eq!(ok("blobs_held by another entity", store.blobs_held(&bob, std::slice::from_ref(&a)).await), vec![None]);
+    let v0 = ok("create_version v0", store.create_version(ENTITY, "p", "ds", &create, &alice, 3.0).await);
+    assert_eq!((v0.version.as_str(), v0.size, v0.file_count, v0.created), ("v0", 30, 2, true));
+    assert_eq!(v0.aliases, ["latest", "best"]);
+    let same = ok("create_version same contents", store.create_version(ENTITY, "p", "ds", &create, &alice, 4.0).await);
+    assert_eq!((same.version.as_str(), same.created), ("v0", false));
+    let v1 = ok(
+        "create_version v1",
+        store
+            .create_version(ENTITY, "p", "ds", &version_create(vec![stored_file("b.txt", 'b', 20)], &[]), &alice, 5.0)
+            .await,
+    );
+    assert_eq!((v1.version.as_str(), v1.aliases.as_slice()), ("v1", ["latest".to_string()].as_slice()));
+    let files = ok("version_files", store.version_files(ENTITY, "p", "ds", "best").await);
+    assert_eq!(files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), ["a.txt", "b.txt"]);
+
+    // Nothing is collected while versions hold the blobs; deleting v0 frees `a` only, and only
+    // once it is past the grace time.
+    assert_eq!(ok("collect_blobs", store.collect_blobs(100.0).await), vec![]);
+    ok("delete_version v0", store.delete_version(ENTITY, "p", "ds", "v0").await);
+    assert_eq!(ok("collect_blobs within grace", store.collect_blobs(0.5).await), vec![]);
+    assert_eq!(ok("collect_blobs", store.collect_blobs(100.0).await), vec![(a.sha256.clone(), 10)]);
+    let totals = ok("blob_totals", store.blob_totals().await);
+    assert_eq!((totals.blobs, totals.bytes, totals.unreferenced), (1, 20, 0));
+
+    // Upload parts are remembered until cleared or abandoned.
+    ok("record_upload_part", store.record_upload_part(&a.sha256, 10, 1, 7.0).await);
+    ok("record_upload_part", store.record_upload_part(&a.sha256, 10, 0, 8.0).await);
+    assert_eq!(ok("upload_parts", store.upload_parts(&a.sha256, 10).await), vec![0, 1]);
+    assert_eq!(ok("abandon_uploads too early", store.abandon_uploads(7.5).await), vec![]);
+    assert_eq!(ok("abandon_uploads", store.abandon_uploads(9.0).await).len(), 2);
+    assert_eq!(ok("upload_parts after", store.upload_parts(&a.sha256, 10).await), Vec::<u64>::new());
+
+    // Aliases, TTLs and the secret.
+    let moved = ok("set_alias", store.set_alias(ENTITY, "p", "ds", "best", "v1").await);
+    assert_eq!(moved.aliases, ["latest", "best"]);
+    let patch = heron_types::VersionPatch { ttl_seconds: Some(10), ..Default::default() };
+    ok("patch_version ttl", store.patch_version(ENTITY, "p", "ds", "v1", &patch, 100.0).await);
+    assert_eq!(ok("expire_versions early", store.expire_versions(105.0).await), 0);
+    assert_eq!(ok("expire_versions", store.expire_versions(111.0).await), 1);
+    assert_eq!(ok("get_artifact", store.get_artifact(ENTITY, "p", "ds").await).latest, None);
+    let secret = ok("server_secret", store.server_secret("x").await);
+    assert_eq!(ok("server_secret again", store.server_secret("x").await), secret);
+    assert!(secret.len() >= 32);
+}
+
+pub async fn artifacts_registry_and_audit(store: &dyn Store) {
+    let alice = setup(store).await;
+    ok("record_blob", store.record_blob(&"c".repeat(64), 5, alice.id, 1.0).await);
+    let create = version_create(vec![stored_file("m.pt", 'c', 5)], &[]);
+    ok("create_version", store.create_version(ENTITY, "p", "net", &create, &alice, 2.0).await);
+    let model = heron_types::ModelCreate { name: "clf".into(), description: None };
+    ok("create_model", store.create_model(ENTITY, &model, "alice", 3.0).await);
+    let aliases = vec!["prod".to_string()];
+    let (linked, created) = ok(
+        "link_model_version",
+        store.link_model_version(ENTITY, "clf", &key("net", "v0"), &aliases, "alice", 4.0).await,
+    );
+    assert_eq!((linked.version.as_str(), linked.artifact.as_str(), created), ("v0", "alice/p/net:v0", true));
+    let (_, created) =
+        ok("link again", store.link_model_version(ENTITY, "clf", &key("net", "latest"), &[], "alice", 5.0).await);
+    assert!(!created);
+    expect_err("delete a linked version", store.delete_version(ENTITY, "p", "net", "v0").await, ErrorKind::Conflict);
+    ok("delete_model_alias", store.delete_model_alias(ENTITY, "clf", "prod", "bob", 6.0).await);
+    ok("unlink", store.unlink_model_version(ENTITY, "clf", "v0", "bob", 7.0).await);
+    let trail: Vec<(String, String)> =
+        ok("model_audit", store.model_audit(ENTITY, "clf").await).into_iter().map(|e| (e.user, e.action)).collect();
+    let expected =
+        [("alice", "create"), ("alice", "link"), ("alice", "alias_set"), ("bob", "alias_remove"), ("bob", "unlink")];
+    assert_eq!(trail, expected.map(|(u, a)| (u.to_string(), a.to_string())));
+    ok("delete_version once unlinked", store.delete_version(ENTITY, "p", "net", "v0").await);
 }
 
 #[cfg(test)]

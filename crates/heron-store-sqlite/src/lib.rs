@@ -116,6 +116,28 @@ impl SqliteStore {
         .map_err(|e| Error::internal(format!("database task failed: {e}")))?
     }
 
+    /// Like `write`, but its commit does not wait for the disk (WAL `synchronous = NORMAL`):
+    /// for records that a crash may lose without harm because a later, durable write checks
+    /// them (a blob's record is checked by the version that names it: lost, the client sends
+    /// the blob again). The next durable commit makes them durable too, in order.
+    async fn write_relaxed<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let durable = self.inner.options.durability == Durability::Full;
+        self.write(move |conn| {
+            if durable {
+                conn.pragma_update(None, "synchronous", "NORMAL").db()?;
+            }
+            let result = work(conn);
+            if durable {
+                conn.pragma_update(None, "synchronous", "FULL").db()?;
+            }
+            result
+        })
+        .await
+    }
+
     /// Runs `work` with a reader connection on the blocking pool.
     async fn read<T: Send + 'static>(&self, work: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
         self.read_cached(move |conn, _| work(conn)).await
@@ -487,7 +509,7 @@ mod store_impl {
 
         async fn record_blob(&self, sha256: &str, size: u64, user_id: i64, now: f64) -> Result<()> {
             let sha256 = sha256.to_string();
-            self.write(move |conn| artifacts::record_blob(conn, &sha256, size, user_id, now)).await
+            self.write_relaxed(move |conn| artifacts::record_blob(conn, &sha256, size, user_id, now)).await
         }
 
         async fn upload_parts(&self, sha256: &str, size: u64) -> Result<Vec<u64>> {
@@ -497,7 +519,7 @@ mod store_impl {
 
         async fn record_upload_part(&self, sha256: &str, size: u64, part: u64, now: f64) -> Result<()> {
             let sha256 = sha256.to_string();
-            self.write(move |conn| artifacts::record_upload_part(conn, &sha256, size, part, now)).await
+            self.write_relaxed(move |conn| artifacts::record_upload_part(conn, &sha256, size, part, now)).await
         }
 
         async fn clear_upload(&self, sha256: &str, size: u64) -> Result<()> {
