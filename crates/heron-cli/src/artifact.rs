@@ -148,7 +148,7 @@ fn put(args: PutArgs) -> Result<()> {
             let absolute =
                 std::fs::canonicalize(&args.path).with_context(|| format!("cannot read {}", args.path.display()))?;
             let name = absolute.file_name().and_then(|n| n.to_str()).map(String::from).unwrap_or_default();
-            if heron_client::artifacts::check_artifact_name("artifact name", &name, 128).is_err() {
+            if heron_client::artifacts::check_artifact_name("artifact name", &name).is_err() {
                 bail!("{name:?} is not a valid artifact name (letters, digits, '_', '-', '.'); pass --name NAME");
             }
             name
@@ -270,7 +270,7 @@ fn rm(args: RmArgs) -> Result<()> {
         Some((name, version)) => (name.to_string(), Some(version.to_string())),
         None => (args.reference.clone(), None),
     };
-    heron_client::artifacts::check_artifact_name("artifact name", &name, 128)?;
+    heron_client::artifacts::check_artifact_name("artifact name", &name)?;
     client.delete(&entity, &project, &name, version.as_deref())?;
     match version {
         Some(version) => println!("Deleted {entity}/{project}/{name}:{version}"),

@@ -1,10 +1,16 @@
 //! `heron demo`: a small real training logged into the project `demo`, so a newcomer's first
 //! dashboard has runs to look at. Logistic regression by mini-batch gradient descent on a
-//! synthetic two-class problem, one run per learning rate.
+//! synthetic two-class problem, one run per learning rate. The data is logged as a dataset
+//! artifact that every run uses, each run logs its weights as a version of a model artifact,
+//! and the best one is linked in the model registry as `production`, so the artifact pages
+//! and the lineage graph have something to show too.
 
+use std::io::Write;
+use std::path::Path;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
+use heron_client::artifacts::Artifact;
 use heron_client::{ConsoleStream, MetricDef, Mode, Run, RunOptions, Settings};
 use serde_json::json;
 
@@ -75,15 +81,55 @@ fn evaluate(w: &[f64; FEATURES + 1], data: &Data) -> (f64, f64) {
     (loss / data.y.len() as f64, correct / data.y.len() as f64)
 }
 
+fn write_csv(path: &Path, data: &Data) -> Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let header: Vec<String> = (0..FEATURES).map(|i| format!("x{i}")).collect();
+    writeln!(out, "{},y", header.join(","))?;
+    for (x, y) in data.x.iter().zip(&data.y) {
+        let row: Vec<String> = x.iter().map(|v| format!("{v:.5}")).collect();
+        writeln!(out, "{},{y}", row.join(","))?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// A run that writes the data set to CSV and logs it as the `synthetic-data` artifact.
+fn log_data(settings: &Settings, folder: &Path, train: &Data, valid: &Data) -> Result<()> {
+    let run = Run::init(RunOptions {
+        project: Some("demo".into()),
+        name: Some("make-synthetic-data".into()),
+        job_type: Some("data".into()),
+        tags: Some(vec!["demo".into()]),
+        notes: Some("Writes the demo's synthetic two-class data set and logs it as an artifact.".into()),
+        settings: Some(settings.clone()),
+        ..Default::default()
+    })?;
+    write_csv(&folder.join("train.csv"), train)?;
+    write_csv(&folder.join("valid.csv"), valid)?;
+    let mut data = Artifact::new("synthetic-data", "dataset");
+    data.description("Two classes, 16 Gaussian features, a linear boundary with noise.").metadata(json!({
+        "train_rows": train.y.len(), "valid_rows": valid.y.len(), "features": FEATURES, "seed": 7
+    }));
+    data.add_file(&folder.join("train.csv"), Some("train.csv"))?;
+    data.add_file(&folder.join("valid.csv"), Some("valid.csv"))?;
+    run.log_artifact(&data, &[])?;
+    run.finish(0);
+    Ok(())
+}
+
 /// Logs the demo runs against `settings`' server. Returns the number of runs logged.
 pub fn log_demo(settings: Settings, epochs: usize, mut say: impl FnMut(&str)) -> Result<usize> {
     let train = make_data(4000, 7);
     let valid = make_data(1000, 11);
+    let folder = tempfile::tempdir().context("cannot make a folder for the demo's files")?;
+    let mut settings = settings;
+    settings.system_interval = Some(Duration::from_millis(500));
+    settings.git = false;
+    log_data(&settings, folder.path(), &train, &valid)?;
     let grid = [(0.5, 32), (0.1, 32), (0.02, 64), (1.5, 128)];
+    let mut best: Option<(f64, String)> = None;
     for (index, &(lr, batch)) in grid.iter().enumerate() {
-        let mut settings = settings.clone();
-        settings.system_interval = Some(Duration::from_millis(500));
-        settings.git = false;
+        let settings = settings.clone();
         let run = Run::init(RunOptions {
             project: Some("demo".into()),
             name: Some(format!("logreg-lr{lr}-bs{batch}")),
@@ -97,6 +143,7 @@ pub fn log_demo(settings: Settings, epochs: usize, mut say: impl FnMut(&str)) ->
             settings: Some(settings),
             ..Default::default()
         })?;
+        run.use_artifact("synthetic-data:latest")?;
         run.define_metric(MetricDef { name: "epoch".into(), hidden: true, ..Default::default() });
         run.define_metric(MetricDef {
             name: "val/*".into(),
@@ -149,12 +196,30 @@ pub fn log_demo(settings: Settings, epochs: usize, mut say: impl FnMut(&str)) ->
         }
         let (_, val_acc) = evaluate(&w, &valid);
         run.update_summary(json!({"final_val_acc": val_acc, "train_seconds": started.elapsed().as_secs_f64()}));
+        let weights = folder.path().join(format!("weights-{index}.json"));
+        std::fs::write(&weights, serde_json::to_vec_pretty(&json!({"weights": w[..FEATURES], "bias": w[FEATURES]}))?)?;
+        let mut model = Artifact::new("logreg", "model");
+        model.metadata(json!({"lr": lr, "batch_size": batch, "val_acc": val_acc}));
+        model.add_file(&weights, Some("weights.json"))?;
+        let version = run.log_artifact(&model, &[])?;
+        if best.as_ref().is_none_or(|(acc, _)| val_acc > *acc) {
+            best = Some((val_acc, version.version.clone()));
+        }
         let report = run.finish(0);
         if !report.uploaded {
             anyhow::bail!("the demo run was not uploaded: {}", report.message.unwrap_or_default());
         }
     }
-    Ok(grid.len())
+    if let Some((val_acc, version)) = best {
+        let artifacts = heron_client::artifacts::Artifacts::new(&settings)?;
+        let entity = artifacts.entity()?;
+        if artifacts.model(&entity, "demo-classifier").is_err() {
+            artifacts.create_model(&entity, "demo-classifier", Some("The demo's logistic regression"))?;
+        }
+        artifacts.link(&entity, "demo-classifier", &format!("demo/logreg:{version}"), &["production".into()])?;
+        say(&format!("best model logreg:{version} (val_acc {val_acc:.3}) linked as demo-classifier:production"));
+    }
+    Ok(grid.len() + 1)
 }
 
 pub fn run(args: DemoArgs) -> Result<()> {

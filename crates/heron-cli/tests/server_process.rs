@@ -209,3 +209,36 @@ fn bad_settings_are_refused_with_a_clear_message() {
         assert!(help.contains(flag), "--help lacks {flag}");
     }
 }
+
+#[test]
+fn the_demo_logs_runs_artifacts_their_lineage_and_a_registered_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&dir.path().join("data"), dir.path(), Some(KEY));
+    let output = Command::new(env!("CARGO_BIN_EXE_heron"))
+        .args(["demo", "--epochs", "2", "--key", KEY, "--host", &server.base])
+        .env("XDG_CONFIG_HOME", dir.path())
+        .env("XDG_CACHE_HOME", dir.path().join("cache"))
+        .env("HERON_DIR", dir.path().join("runs"))
+        .env_remove("HERON_API_KEY")
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{printed}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(printed.contains("linked as demo-classifier:production"), "{printed}");
+    let http = client();
+    let get = |path: &str| -> Value {
+        http.get(format!("{}/api/v1{path}", server.base)).bearer_auth(KEY).send().unwrap().json().unwrap()
+    };
+    assert_eq!(get("/projects/admin/demo")["run_count"], 5);
+    let data = get("/projects/admin/demo/artifacts/synthetic-data/versions/latest");
+    assert_eq!((data["version"].as_str(), data["file_count"].as_u64()), (Some("v0"), Some(2)));
+    assert_eq!(get("/projects/admin/demo/artifacts/logreg")["versions"], 4);
+    // The data was used by the four training runs, each of which produced a model version.
+    let lineage = get("/projects/admin/demo/artifacts/synthetic-data/versions/v0/lineage?direction=down");
+    let kinds: Vec<&str> = lineage["nodes"].as_array().unwrap().iter().map(|n| n["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "run").count(), 4, "{lineage}");
+    assert_eq!(kinds.iter().filter(|k| **k == "artifact").count(), 5, "{lineage}");
+    let model = get("/entities/admin/models/demo-classifier");
+    assert_eq!(model["versions"][0]["aliases"], json!(["production"]));
+    assert!(model["versions"][0]["artifact"].as_str().unwrap().starts_with("admin/demo/logreg:v"));
+}

@@ -23,7 +23,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use heron_types::artifact_limits::{MAX_ALIASES, MAX_BLOBS_PER_CHECK, MAX_PATH_BYTES};
+use heron_core::artifacts as rules;
+use heron_types::artifact_limits::{MAX_ALIASES, MAX_BLOBS_PER_CHECK};
 use heron_types::{
     AliasSet, ArtifactFile, ArtifactVersion, AuditEntry, BlobRef, BlobStatus, BlobUpload, BlobsCheck, BlobsMissing,
     Lineage, ManifestEntry, ModelCreate, ModelLink, ModelVersion, RegisteredModel, StorageReport, UseCreate,
@@ -101,8 +102,8 @@ impl Artifact {
 
     /// Checks the name, type and metadata the way the server will.
     pub fn validate(&self) -> Result<(), Error> {
-        check_artifact_name("artifact name", &self.name, 128)?;
-        check_artifact_name("artifact type", &self.kind, 64)?;
+        check_artifact_name("artifact name", &self.name)?;
+        rules::check_type(&self.kind).map_err(local)?;
         if let Some(metadata) = &self.metadata
             && !metadata.is_object()
         {
@@ -313,55 +314,25 @@ fn walk(dir: &Path, relative: &str, out: &mut Vec<(String, PathBuf, u64)>) -> Re
     Ok(())
 }
 
-/// Artifact and type names: `[A-Za-z0-9_.-]`, 1 to `max` characters, not starting with `.`.
-pub fn check_artifact_name(what: &str, name: &str, max: usize) -> Result<(), Error> {
-    if name.is_empty() || name.len() > max {
-        return Err(Error::local(format!("{what} must be 1 to {max} characters, not {name:?}")));
-    }
-    if name.starts_with('.') {
-        return Err(Error::local(format!("{what} {name:?} must not start with '.'")));
-    }
-    if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))) {
-        return Err(Error::local(format!("{what} {name:?} contains {bad:?}; use letters, digits, '_', '-' and '.'")));
-    }
-    Ok(())
+/// The server's naming rules (`heron_core::artifacts`), as this crate's errors.
+fn local(error: heron_core::Error) -> Error {
+    Error::local(error.message)
+}
+
+/// Artifact and model names: `[A-Za-z0-9_.-]`, up to 128 characters, not starting with `.`.
+pub fn check_artifact_name(what: &str, name: &str) -> Result<(), Error> {
+    rules::check_artifact_name(what, name).map_err(local)
 }
 
 /// User aliases: name characters, not `latest` (the server moves it) and not a version (`v3`).
 pub fn check_alias(alias: &str) -> Result<(), Error> {
-    check_artifact_name("alias", alias, 128)?;
-    if alias == "latest" {
-        return Err(Error::local("the alias \"latest\" is moved by the server; choose another alias"));
-    }
-    if looks_like_version(alias) {
-        return Err(Error::local(format!("alias {alias:?} looks like a version number; choose another alias")));
-    }
-    Ok(())
-}
-
-fn looks_like_version(text: &str) -> bool {
-    text.strip_prefix('v').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    rules::check_alias(alias).map_err(local)
 }
 
 /// Paths inside an artifact: relative, `/`-separated, 1 to 1024 bytes, no empty, `.` or `..`
 /// segment, no backslash, no control character. The same rule the server applies.
 pub fn check_artifact_path(path: &str) -> Result<(), Error> {
-    if path.is_empty() || path.len() > MAX_PATH_BYTES {
-        return Err(Error::local(format!("artifact path must be 1 to {MAX_PATH_BYTES} bytes, not {path:?}")));
-    }
-    if path.starts_with('/') {
-        return Err(Error::local(format!("artifact path {path:?} must be relative, not absolute")));
-    }
-    if path.contains('\\') {
-        return Err(Error::local(format!("artifact path {path:?} must use '/', not backslashes")));
-    }
-    if path.chars().any(char::is_control) {
-        return Err(Error::local(format!("artifact path {path:?} must not hold control characters")));
-    }
-    if path.split('/').any(|segment| segment.is_empty() || segment == "." || segment == "..") {
-        return Err(Error::local(format!("artifact path {path:?} must not contain empty, '.' or '..' segments")));
-    }
-    Ok(())
+    rules::check_path(path).map_err(local)
 }
 
 /// `root` joined with a checked artifact path: never outside `root`.
@@ -385,39 +356,8 @@ pub struct ArtifactRef {
 
 impl ArtifactRef {
     pub fn parse(text: &str) -> Result<ArtifactRef, Error> {
-        let (path, version) = match text.rsplit_once(':') {
-            Some((path, version)) => (path, version),
-            None => (text, "latest"),
-        };
-        let bad = || {
-            Error::local(format!(
-                "artifact reference {text:?} must look like name:version, project/name:version or entity/project/name:version"
-            ))
-        };
-        if version.is_empty() {
-            return Err(bad());
-        }
-        let parts: Vec<&str> = path.split('/').collect();
-        let (entity, project, name) = match parts.as_slice() {
-            [name] => (None, None, *name),
-            [project, name] => (None, Some(*project), *name),
-            [entity, project, name] => (Some(*entity), Some(*project), *name),
-            _ => return Err(bad()),
-        };
-        if let Some(entity) = entity {
-            heron_core::names::check_name("entity name", entity).map_err(|e| Error::local(e.message))?;
-        }
-        if let Some(project) = project {
-            heron_core::names::check_name("project name", project).map_err(|e| Error::local(e.message))?;
-        }
-        check_artifact_name("artifact name", name, 128)?;
-        check_artifact_name("version", version, 128)?;
-        Ok(ArtifactRef {
-            entity: entity.map(String::from),
-            project: project.map(String::from),
-            name: name.to_string(),
-            version: version.to_string(),
-        })
+        let parsed = rules::VersionRef::parse(text).map_err(local)?;
+        Ok(ArtifactRef { entity: parsed.entity, project: parsed.project, name: parsed.name, version: parsed.version })
     }
 }
 
@@ -1198,7 +1138,7 @@ impl Artifacts {
     }
 
     pub fn create_model(&self, entity: &str, name: &str, description: Option<&str>) -> Result<RegisteredModel, Error> {
-        check_artifact_name("model name", name, 128)?;
+        check_artifact_name("model name", name)?;
         let body = ModelCreate { name: name.to_string(), description: description.map(String::from) };
         self.api
             .send_json("POST", &format!("/api/v1/entities/{}/models", enc(entity)), &body)
