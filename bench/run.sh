@@ -2,9 +2,11 @@
 # The benchmarks of DESIGN §5, Heron and its peers one after the other on this machine; writes
 # bench/RESULTS.md. `make bench` builds and then calls this.
 #
-# usage: bench/run.sh [PART...]   PART: server (P3, P4, P6, P7, P8 with the MLflow server peer)
-#                                       sdk    (P1, P2, P5, P9 with wandb, trackio, MLflow, Aim)
-#                                       all    (default: server, then sdk)
+# usage: bench/run.sh [PART...]   PART: server    (P3, P4, P6, P7, P8 with the MLflow server peer)
+#                                       sdk       (P1, P2, P5, P9 with wandb, trackio, MLflow, Aim)
+#                                       artifacts (artifact upload / download throughput: Heron's `heron artifact`,
+#                                                  the MLflow artifact proxy, wandb offline)
+#                                       all       (default: server, then sdk, then artifacts)
 # A part not run keeps its section of RESULTS.md from its last run (each section has its own date).
 #
 # env: HERON_BIN (target/release/heron)  HERON_BENCH_BIN (target/release/heron-bench)
@@ -18,6 +20,14 @@
 #                   (they take ~5 min to write; 0 writes them again)
 #      The Heron package is built in release mode (maturin) into its own venv, bench/work/venv-heron; each peer
 #      gets bench/work/venv-<peer> (created on first use with pip, pinned versions below).
+#  artifacts part: 1,000 files of 4 KiB in a folder, and one 1 GiB file (random bytes, made once in
+#      bench/work/artifacts-data), uploaded and downloaded over 127.0.0.1; medians of the repeats.
+#      ART_R=3 repeats (1,000-file cases)   ART_BIG_R=3 repeats of the 1 GiB cases (at most ART_R; 0: none)
+#      ART_N=1000 files   ART_KIB=4 KiB each   ART_BIG_MIB=1024 (other sizes make the data again)
+#      ART_PEERS="mlflow wandb"   which peers (PEER=0: none)   ART_HERON=0  skip the Heron side
+#      Heron needs `heron artifact` in $HERON_BIN (without it the Heron column says so and only the server's
+#      start / stop is exercised); each peer runs from bench/work/venv-<peer> as above.
+#      Raw JSON lines: bench/work/artifacts/{heron,mlflow,wandb}.jsonl, logs in bench/work/artifacts/logs.
 # scratch data, logs and the raw JSON go to bench/work/ (git-ignored).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -265,17 +275,69 @@ sdk_part() {
   echo $(( $(date +%s) - t0 )) > "$SDK/wall.txt"
 }
 
+# ---------------------------------------------------------------------------------------------
+# Artifacts part: bench/artifacts_heron.py (Heron CLI against a release server), bench/peer_artifacts_mlflow.py,
+# bench/peer_artifacts_wandb.py, one after another, each appending JSON lines to $ART/<tool>.jsonl.
+ART=$WORK/artifacts
+
+art_note() {  # a line for RESULTS.md's Artifacts section
+  echo "$*" | tee -a "$ART/notes.txt" >&2
+}
+
+artifacts_part() {
+  local t0 r=${ART_R:-3} br=${ART_BIG_R:-3} peers=${ART_PEERS:-mlflow wandb} data=$WORK/artifacts-data p rc py
+  t0=$(date +%s)
+  rm -rf "$ART"
+  mkdir -p "$ART/logs"
+  [ "$br" -gt "$r" ] && br=$r
+  [ "${PEER:-1}" = 0 ] && peers=""
+  { git rev-parse HEAD; git status --porcelain --untracked-files=no; echo "binary $(sha256sum "$HERON_BIN" 2>/dev/null | cut -c1-64)"; } \
+    > "$ART/git-state.txt" 2>/dev/null
+  echo "$r $br $peers" > "$ART/params.txt"
+  echo "== artifacts: input files ($data)" >&2
+  if ! python3 bench/artifacts_data.py --dir "$data" --small-n "${ART_N:-1000}" --small-kib "${ART_KIB:-4}" \
+       --big-mib "${ART_BIG_MIB:-1024}" > "$ART/data.json" 2> "$ART/logs/data.log"; then
+    art_note "could not make the input files: $(tail -n 1 "$ART/logs/data.log" | cut -c1-200)"
+    return 1
+  fi
+  { head -n 1 /proc/stat; times; date +%s.%N; } > "$ART/cpu-start.txt"
+  if [ "${ART_HERON:-1}" != 0 ]; then
+    echo "== artifacts: Heron ($HERON_BIN artifact put / get)" >&2
+    timeout 3600 python3 bench/artifacts_heron.py --heron "$HERON_BIN" --api-key "$BENCH_API_KEY" --data "$data" \
+      --work "$ART/heron" --out "$ART/heron.jsonl" -R "$r" --big-repeats "$br" > /dev/null 2> "$ART/logs/heron.log"
+    rc=$?
+    case $rc in
+      0) ;;
+      3) echo "Heron not measured: $(python3 -c 'import json, sys; print(next(json.loads(l)["why"] for l in open(sys.argv[1]) if "\"unavailable\"" in l))' "$ART/heron.jsonl" 2>&1 | cut -c1-200)" >&2 ;;
+      *) art_note "bench/artifacts_heron.py failed (exit $rc): $(tail -n 1 "$ART/logs/heron.log" | cut -c1-200)" ;;
+    esac
+  fi
+  for p in $peers; do
+    case $p in mlflow|wandb) ;; *) art_note "unknown peer $p (ART_PEERS: mlflow wandb)"; continue ;; esac
+    ensure_venv "$p" || { art_note "$p skipped: could not install $p==${PEER_VERSION[$p]} (see $WORK/pip-$p.log)"; continue; }
+    py=$ROOT/$WORK/venv-$p/bin/python
+    echo "== artifacts: peer $p ${PEER_VERSION[$p]}" >&2
+    timeout 3600 "$py" "bench/peer_artifacts_$p.py" --data "$data" --work "$ART/$p" --out "$ART/$p.jsonl" \
+      -R "$r" --big-repeats "$br" > /dev/null 2> "$ART/logs/$p.log"
+    rc=$?
+    [ $rc -ne 0 ] && art_note "bench/peer_artifacts_$p.py failed (exit $rc): $(tail -n 1 "$ART/logs/$p.log" | cut -c1-200)"
+  done
+  { head -n 1 /proc/stat; times; date +%s.%N; } > "$ART/cpu-end.txt"
+  echo $(( $(date +%s) - t0 )) > "$ART/wall.txt"
+}
+
 [ $# -eq 0 ] && set -- all
 for part in "$@"; do
   case $part in
-    all) server_part; sdk_part ;;
+    all) server_part; sdk_part; artifacts_part ;;
     server) server_part ;;
     sdk) sdk_part ;;
-    *) echo "usage: bench/run.sh [all|server|sdk]..." >&2; exit 2 ;;
+    artifacts) artifacts_part ;;
+    *) echo "usage: bench/run.sh [all|server|sdk|artifacts]..." >&2; exit 2 ;;
   esac
 done
 
 python3 bench/write_results.py --heron "$WORK/heron.json" --peer "$WORK/mlflow.json" \
   --peer-status "$WORK/peer-status.txt" --git-state "$WORK/git-state.txt" --wall "$(cat "$WORK/server-wall.txt" 2>/dev/null || echo 0)" \
-  --sdk "$SDK" --out bench/RESULTS.md
+  --sdk "$SDK" --artifacts "$ART" --out bench/RESULTS.md
 echo "wrote bench/RESULTS.md ($(( $(date +%s) - T0 )) s)" >&2

@@ -1,9 +1,10 @@
 """Writes bench/RESULTS.md (stdlib only): the SDK part from bench/run.sh sdk's folder (bench/work/sdk: one JSON
-line per workload process from bench/sdk_heron.py and the peers' scripts, heron-sdk-bench's p2.json), and the
-server part from heron-bench's JSON and bench/peer_mlflow.py's JSON.
+line per workload process from bench/sdk_heron.py and the peers' scripts, heron-sdk-bench's p2.json), the
+server part from heron-bench's JSON and bench/peer_mlflow.py's JSON, and the artifacts part from bench/run.sh
+artifacts' folder (bench/work/artifacts: JSON lines from bench/artifacts_heron.py and bench/peer_artifacts_*.py).
 
 usage: python3 bench/write_results.py --heron H.json --peer M.json [--peer-status S.txt] [--wall SECS]
-                                      [--sdk bench/work/sdk] --out bench/RESULTS.md
+                                      [--sdk bench/work/sdk] [--artifacts bench/work/artifacts] --out bench/RESULTS.md
 """
 import argparse
 import datetime
@@ -726,6 +727,179 @@ def sdk_section(a, w):
         w("")
 
 
+# ---------------------------------------------------------------------------------------------
+# The artifacts part: bench/run.sh artifacts writes, under --artifacts, one JSON line per measurement in
+# heron.jsonl (bench/artifacts_heron.py), mlflow.jsonl and wandb.jsonl (bench/peer_artifacts_<peer>.py),
+# the input sizes in data.json, notes.txt, params.txt ("R BIG_R PEERS..."), git-state.txt, cpu-*.txt, wall.txt.
+
+ART_TOOLS = (("heron", "Heron"), ("mlflow", "MLflow artifact proxy"), ("wandb", "wandb offline"))
+
+
+def art_jsonl(d, tool):
+    rows = []
+    try:
+        with open(os.path.join(d, tool + ".jsonl")) as f:
+            for line in f:
+                try:
+                    rows.append(json.loads(line))
+                except ValueError:
+                    pass
+    except OSError:
+        pass
+    return rows
+
+
+def artifacts_section(a, w):
+    """Artifact upload / download throughput: Heron's CLI next to the MLflow artifact proxy and wandb offline."""
+    d = a.artifacts
+    w("## Artifacts: upload and download throughput\n")
+    if not d or not os.path.exists(os.path.join(d, "params.txt")):
+        w("Not measured yet: run `bench/run.sh artifacts` (or `make bench`).\n")
+        return
+    params = read_text(os.path.join(d, "params.txt")).split()
+    r_small, r_big = int(params[0]), int(params[1])
+    peers = params[2:]
+    data = load(os.path.join(d, "data.json")) or {}
+    n, kib, big_mib = data.get("small_n", 1000), data.get("small_kib", 4), data.get("big_mib", 1024)
+    stamp_file = os.path.join(d, "wall.txt") if os.path.exists(os.path.join(d, "wall.txt")) else os.path.join(d, "params.txt")
+    when = datetime.datetime.fromtimestamp(os.path.getmtime(stamp_file), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    wall = int(read_text(os.path.join(d, "wall.txt")) or 0)
+    mc = machine(os.path.join(d, "git-state.txt"))
+    notes = [l for l in read_text(os.path.join(d, "notes.txt")).splitlines() if l.strip()]
+    J = {t: art_jsonl(d, t) for t, _ in ART_TOOLS}
+    meta = {t: next((r for r in J[t] if r.get("case") == "meta"), {}) for t, _ in ART_TOOLS}
+    warm_up = [r["upload_s"] for r in J["mlflow"] if r.get("case") == "warmup" and r.get("upload_s") is not None]
+    warm_down = [r["download_s"] for r in J["mlflow"] if r.get("case") == "warmup" and r.get("download_s") is not None]
+    big_label = f"{big_mib / 1024:g} GiB" if big_mib % 1024 == 0 else f"{big_mib} MiB"
+
+    def recs(tool, case):
+        return [r for r in J[tool] if r.get("case") == case and r.get("secs") is not None]
+
+    def unmeasurable(tool, case):
+        return next((r.get("why") for r in J[tool] if r.get("case") == "unmeasurable" and r.get("what") == case), None)
+
+    def missing(tool):
+        """Why a tool has no figures at all, or None."""
+        if tool != "heron" and tool not in peers:
+            return "not run (PEER=0 or ART_PEERS)"
+        un = next((r.get("why") for r in J[tool] if r.get("case") == "unavailable"), None)
+        if un:
+            return un
+        if not J[tool]:
+            return "no results (see the notes)"
+        return None
+
+    def cell(tool, case, many_files):
+        why = unmeasurable(tool, case)
+        if why:
+            return "not measurable: " + why.split(" (")[0] + " (see below)"
+        rs = recs(tool, case)
+        if not rs:
+            return "–" if tool != "heron" or missing(tool) is None else "not measured"
+        secs = med([r["secs"] for r in rs])
+        mbs = med([r["mb_per_s"] for r in rs])
+        text = f"**{num(mbs, 1)} MB/s**, {num(secs, 3 if secs < 10 else 1)} s"
+        if many_files:
+            text += f", {num(med([r['files_per_s'] for r in rs]))} files/s"
+        text += f" ({'median of ' + str(len(rs)) if len(rs) > 1 else 'n=1'})"
+        extra = []
+        if tool == "heron" and case.endswith(("upload", "changed")):
+            added = med(vals(rs, "store_bytes_added"))
+            if added is not None:
+                extra.append(f"server data folder grew {num(added / MB, 2)} MB")
+            refs = sorted({r.get("ref") for r in rs if r.get("ref")})
+            if refs and case == "small_reupload":
+                extra.append("answered " + ", ".join(x.split("/")[-1] for x in refs))
+        if tool == "mlflow" and case.endswith(("upload", "changed")):
+            wb = med(vals(rs, "written_bytes"))
+            if wb is not None:
+                extra.append(f"wrote {num(wb / MB, 2)} MB to the destination")
+        if tool == "wandb":
+            sb = med(vals(rs, "staged_bytes"))
+            if sb is not None:
+                extra.append(f"copied {num(sb / MB, 2)} MB into staging; add {num(med(vals(rs, 'add_s')), 2)} s, "
+                             f"log_artifact {num(med(vals(rs, 'log_artifact_s')), 3)} s, finish {num(med(vals(rs, 'finish_s')), 3)} s")
+        if extra:
+            text += "; " + "; ".join(extra)
+        bad = [r for r in rs if not r.get("ok")]
+        if bad:
+            text += f" — **{len(bad)} of {len(rs)} failed their check**: {bad[0].get('why') or '?'}"
+        return text
+
+    cases = [
+        ("small_upload", f"{n:,} × {kib} KiB: upload (first)", True),
+        ("small_reupload", f"{n:,} × {kib} KiB: re-upload unchanged", True),
+        ("small_changed", f"{n:,} × {kib} KiB: upload with one file of {n:,} changed", True),
+        ("small_download", f"{n:,} × {kib} KiB: download", True),
+        ("big_upload", f"{big_label} file: upload", False),
+        ("big_download", f"{big_label} file: download", False),
+    ]
+    w(f"Figures taken {when} (`bench/run.sh artifacts`); this part took {wall // 60} min {wall % 60} s.\n")
+    w(f"- machine: {mc['nproc']} CPUs ({mc['cpu']}), {mc['mem']} RAM, Linux {mc['kernel']}; load average at the end "
+      f"{' '.join(mc['load'])}; client and server share the CPUs and the disk; everything over 127.0.0.1")
+    w(f"- code: commit {mc['commit']}; the server and CLI `target/release/heron`"
+      f"{' (sha256 ' + mc['binary'][:16] + ')' if mc['binary'] else ''}")
+    w(f"- workload: {n:,} files of {kib} KiB of random bytes in one folder ({num(n * kib * 1024 / MB, 2)} MB), and one "
+      f"{big_label} file of random bytes, made once in `bench/work/artifacts-data` (so they are in the page cache when "
+      f"read; downloads are written without an fsync by the peers). Medians of {r_small} repeats for the {n:,}-file "
+      f"cases and {min(r_big, r_small)} for the {big_label} ones"
+      + (" (fewer: `ART_BIG_R`)" if r_big < r_small else "") + "; each repeat on a fresh server and store. "
+      "MB = 10^6 bytes; MB/s and files/s are the input's size and file count over the time, for every case (so "
+      "for a deduplicated re-upload they are an effective rate, not bytes sent).")
+    w(f"- Heron: {meta['heron'].get('version') or '`heron`'} — the wall time of one `heron artifact put PATH --name N "
+      "--type dataset --project P` or `heron artifact get ENTITY/P/N:vN --root DIR` process (process start included), "
+      "against a release `heron server` started for the repeat; every download with a fresh `HERON_CACHE_DIR` and root")
+    w(f"- MLflow {meta['mlflow'].get('version') or '3.17.2'}: `mlflow server --serve-artifacts --artifacts-destination DIR` "
+      "(SQLite backend store, its default workers), the client's `mlflow.log_artifacts(dir)` / `log_artifact(file)` "
+      "into a new run per upload and `mlflow.artifacts.download_artifacts(run_id=..., artifact_path=..., dst_path=fresh)`; "
+      "the time of that call in a warm client process (import and run creation not counted)"
+      + (f"; each fresh server first gets an untimed warm-up of {n:,} other small files up and down, because its first "
+         f"~1,000 artifact requests are slower (the warm-up's own upload took {num(med(warm_up), 1)} s, its download "
+         f"{num(med(warm_down), 1)} s, medians)" if warm_up else ""))
+    w(f"- wandb {meta['wandb'].get('version') or '0.31.0'}: offline (`wandb.init(mode=\"offline\")`), one run per upload: "
+      "`wandb.Artifact` → `add_dir` / `add_file` → `run.log_artifact` → `run.finish()`, timed from `wandb.Artifact()` until "
+      "`finish()` returns (init not counted): hashing (MD5) and copying every file into its staging folder; nothing is "
+      "sent anywhere until a later `wandb sync`, so its figures are a lower bound of what an upload costs")
+    oc = other_cpu(d)
+    if oc:
+        w(f"- CPU time used by processes other than the benchmark (/proc/stat busy time minus what bench/run.sh reaped; "
+          f"servers' worker processes stopped by PID count as other): {oc[0]:.1f} CPU-s over {oc[1]:.0f} s "
+          f"({oc[0] / oc[1]:.2f} CPUs)"
+          + (" — **the machine was busy: treat the figures with care**" if oc[0] / oc[1] > 0.10 else ""))
+    for x in notes:
+        w(f"- **note:** {x}")
+    for t, label in ART_TOOLS:
+        why = missing(t)
+        if why and (t == "heron" or t in peers):
+            w(f"- **{label}: not measured** — {why}")
+            chk = next((r for r in J[t] if r.get("case") == "server_check"), None)
+            if chk:
+                w(f"  (the script's server start / stop was exercised: `heron server` {chk.get('version')} answered on "
+                  f"{chk.get('url')} {num(chk.get('start_s'), 1)} s after start, including the 2 s settle, and "
+                  + ("exited on SIGTERM in " + num(chk.get("stop_s"), 2) + " s" if chk.get("exited") else "**did not exit**")
+                  + ")")
+        for r in J[t]:
+            if r.get("case") == "error":
+                w(f"- **{label}, repeat {r.get('rep')}: error** — `{str(r.get('why'))[:300]}`")
+    w("")
+    md_table(w, ["case"] + [label for _, label in ART_TOOLS],
+             [(label,) + tuple(cell(t, case, many) for t, _ in ART_TOOLS) for case, label, many in cases])
+
+    w("What each could not do, or does differently:\n")
+    w("- **re-upload unchanged / one changed**: Heron names stored files by sha256 and asks the server which blobs it "
+      "lacks (`POST .../blobs/missing`), so an unchanged folder should upload no bytes and make no new version (the answer is "
+      "the existing `v0`), and one changed file should upload that file alone (`v1`): how much the server's data folder "
+      "(blob store and SQLite database) grew shows what happened; the client still reads and hashes every file (docs/http-api.md, \"Artifacts\"). MLflow has no content addressing: every upload sends and stores every byte again (see the bytes written to "
+      "its destination). wandb offline hashes and copies every file into its staging folder each time; whether the "
+      "server would deduplicate can only be seen at `wandb sync`, which needs a server.")
+    w("- **download**: wandb offline cannot download at all (no server; `use_artifact().download()` and "
+      "`wandb.Api().artifact()` need one). MLflow downloads through the proxy with the client's thread pool; Heron's "
+      "client checks each file's sha256 as it writes it. Every download is checked after the clock stops (file count "
+      f"and bytes; the {big_label} file's sha256).")
+    w("- the clocks differ: Heron's is a whole CLI process, MLflow's and wandb's a call inside an already warm Python "
+      "process (their import, about 1–3 s, and run creation are not counted).\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--heron", required=True)
@@ -734,22 +908,27 @@ def main():
     ap.add_argument("--wall", type=int, default=0)
     ap.add_argument("--git-state", default="")
     ap.add_argument("--sdk", default="", help="the SDK part's folder (bench/work/sdk)")
+    ap.add_argument("--artifacts", default="", help="the artifacts part's folder (bench/work/artifacts)")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     L = []
     w = L.append
     w("# Heron benchmarks (DESIGN §5)\n")
-    w("Written by `make bench` (`bench/run.sh`): the SDK part (P1, P2, P5, P9, with wandb, trackio, MLflow and Aim) "
-      "and the server part (P3, P4, P6, P7, P8, with an MLflow server). `bench/run.sh sdk` or `bench/run.sh server` reruns one "
-      "part; the other keeps its figures from its last run, so each part states when it was measured.\n")
+    w("Written by `make bench` (`bench/run.sh`): the SDK part (P1, P2, P5, P9, with wandb, trackio, MLflow and Aim), "
+      "the server part (P3, P4, P6, P7, P8, with an MLflow server), and the artifacts part (upload / download throughput, "
+      "with the MLflow artifact proxy and wandb offline). `bench/run.sh sdk`, `bench/run.sh server` or `bench/run.sh artifacts` reruns one "
+      "part; the others keep their figures from their last run, so each part states when it was measured.\n")
     sdk_section(a, w)
     server_section(a, w)
+    artifacts_section(a, w)
     w("## How to rerun\n")
     w("```sh")
-    w("make bench                                   # release build, then bench/run.sh: both parts (about 15 min on 2 CPUs)")
+    w("make bench                                   # release build, then bench/run.sh: all three parts (about 15 min on 2 CPUs, plus 5-8 min for the artifacts part)")
     w("./bench/run.sh                               # again, without rebuilding the server (the SDK wheel is always rebuilt)")
     w("./bench/run.sh sdk                           # the SDK part only (P1, P2, P5, P9 and the SDK peers)")
     w("./bench/run.sh server                        # the server part only (P3, P4, P6, P7, P8 and the MLflow server)")
+    w("./bench/run.sh artifacts                     # the artifacts part only (heron artifact, MLflow proxy, wandb offline)")
+    w("ART_BIG_R=1 ./bench/run.sh artifacts         # the 1 GiB cases once (see the header of bench/run.sh)")
     w("PEER=0 ./bench/run.sh                        # Heron only")
     w("SDK_PEERS='wandb trackio' SDK_R=1 ./bench/run.sh sdk   # fewer peers / runs (see the header of bench/run.sh)")
     w("HERON_BENCH_ARGS='--only p4 --p4-reads 100' PEER=0 ./bench/run.sh server   # one benchmark; see --help")
@@ -759,7 +938,8 @@ def main():
     w("BENCH_T0_NS=$(date +%s%N) bench/work/venv-heron/bin/python bench/sdk_heron.py -N 100000 --dir /tmp/h   # P1 by hand")
     w("```")
     w("Raw figures: `bench/work/heron.json`, `bench/work/mlflow.json`, `bench/work/sdk/` (`jsonl/*.jsonl`, one line per "
-      "process, `p2.json`, `time.txt`, `logs/`); server logs in `bench/work/` (all git-ignored). "
+      "process, `p2.json`, `time.txt`, `logs/`), `bench/work/artifacts/` (`heron.jsonl`, `mlflow.jsonl`, `wandb.jsonl`, "
+      "one line per measurement, `logs/`); server logs in `bench/work/` (all git-ignored). "
       "Run it on an otherwise idle machine: the figures include whatever else competes for the CPUs.")
     with open(a.out, "w") as f:
         f.write("\n".join(L) + "\n")
