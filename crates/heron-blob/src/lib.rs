@@ -141,6 +141,11 @@ impl BlobStore for ObjectBlobStore {
         Ok(result.into_stream().map_err(move |e| store_error(e, &path)).boxed())
     }
 
+    async fn rename(&self, from: &str, to: &str) -> Result<()> {
+        let (source, target) = (blob_path(from)?, blob_path(to)?);
+        self.inner.rename(&source, &target).await.map_err(|e| store_error(e, from))
+    }
+
     async fn delete(&self, path: &str) -> Result<()> {
         let location = blob_path(path)?;
         match self.inner.delete(&location).await {

@@ -282,3 +282,30 @@ async fn memory_stores_are_separate() {
     a.put_stream("x", stream_of(b"1")).await.unwrap();
     assert_eq!(read_all(&*b, "x").await.unwrap_err().kind, ErrorKind::NotFound);
 }
+
+#[tokio::test]
+async fn a_blob_moves_to_a_new_path_and_replaces_what_is_there() {
+    for case in cases() {
+        let name = case.name;
+        let data = pattern(300_000, 9);
+        let chunks: Vec<heron_core::Result<Bytes>> = vec![Ok(Bytes::from(data.clone()))];
+        case.store.put_stream("uploads/x-1-1/000000", stream::iter(chunks).boxed()).await.unwrap();
+        case.store.rename("uploads/x-1-1/000000", "blobs/sha256/ab/cdef/000000").await.unwrap();
+        let moved: Vec<u8> = case
+            .store
+            .get_stream("blobs/sha256/ab/cdef/000000")
+            .await
+            .unwrap()
+            .try_fold(Vec::new(), |mut all, piece| async move {
+                all.extend_from_slice(&piece);
+                Ok(all)
+            })
+            .await
+            .unwrap();
+        assert!(moved == data, "{name}: the moved blob reads back");
+        let gone = case.store.get_stream("uploads/x-1-1/000000").await.err().expect("the old path is empty");
+        assert_eq!(gone.kind, ErrorKind::NotFound, "{name}");
+        let missing = case.store.rename("uploads/nothing", "blobs/x").await.unwrap_err();
+        assert_eq!(missing.kind, ErrorKind::NotFound, "{name}");
+    }
+}

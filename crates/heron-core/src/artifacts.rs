@@ -190,14 +190,21 @@ pub fn manifest_digest(files: &[ManifestEntry]) -> String {
     hex::encode(hasher.finalize())
 }
 
-/// Where a blob's bytes live in the blob store.
+/// Where a blob of one part lives in the blob store.
 pub fn blob_path(sha256: &str) -> String {
     format!("blobs/sha256/{}/{}", &sha256[..2], &sha256[2..])
 }
 
+/// Where part `part` of a blob of several parts lives. A blob larger than one part keeps the
+/// parts it was uploaded in (moved into place once their whole was verified) rather than
+/// being written again as one object; a download reads them in order.
+pub fn blob_part_path(sha256: &str, part: u64) -> String {
+    format!("blobs/sha256/{}/{}/{part:06}", &sha256[..2], &sha256[2..])
+}
+
 /// Where part `part` of an upload in progress lives.
-pub fn upload_part_path(sha256: &str, size: u64, part: u64) -> String {
-    format!("uploads/{sha256}-{size}/{part:06}")
+pub fn upload_part_path(upload: &crate::UploadKey, part: u64) -> String {
+    format!("uploads/{}-{}-{}/{part:06}", upload.sha256, upload.size, upload.user)
 }
 
 /// Parts of a blob of `size` bytes.

@@ -2243,12 +2243,19 @@ pub async fn artifacts_blobs_versions_and_collection(store: &dyn Store) {
     assert_eq!((totals.blobs, totals.bytes, totals.unreferenced), (1, 20, 0));
 
     // Upload parts are remembered until cleared or abandoned.
-    ok("record_upload_part", store.record_upload_part(&a.sha256, 10, 1, 7.0).await);
-    ok("record_upload_part", store.record_upload_part(&a.sha256, 10, 0, 8.0).await);
-    assert_eq!(ok("upload_parts", store.upload_parts(&a.sha256, 10).await), vec![0, 1]);
+    let upload = crate::store::UploadKey { sha256: a.sha256.clone(), size: 10, user: alice.id };
+    let bobs = crate::store::UploadKey { user: bob.id, ..upload.clone() };
+    ok("record_upload_part", store.record_upload_part(&upload, 1, 7.0).await);
+    ok("record_upload_part", store.record_upload_part(&upload, 0, 8.0).await);
+    ok("record_upload_part bob", store.record_upload_part(&bobs, 1, 8.0).await);
+    assert_eq!(ok("upload_parts", store.upload_parts(&upload).await), vec![0, 1]);
+    assert_eq!(ok("another user's upload is apart", store.upload_parts(&bobs).await), vec![1]);
     assert_eq!(ok("abandon_uploads too early", store.abandon_uploads(7.5).await), vec![]);
-    assert_eq!(ok("abandon_uploads", store.abandon_uploads(9.0).await).len(), 2);
-    assert_eq!(ok("upload_parts after", store.upload_parts(&a.sha256, 10).await), Vec::<u64>::new());
+    assert_eq!(ok("abandon_uploads", store.abandon_uploads(9.0).await).len(), 3);
+    assert_eq!(ok("upload_parts after", store.upload_parts(&upload).await), Vec::<u64>::new());
+    ok("record_upload_part", store.record_upload_part(&upload, 0, 10.0).await);
+    ok("clear_upload", store.clear_upload(&upload).await);
+    assert_eq!(ok("upload_parts after clear", store.upload_parts(&upload).await), Vec::<u64>::new());
 
     // Aliases, TTLs and the secret.
     let moved = ok("set_alias", store.set_alias(ENTITY, "p", "ds", "best", "v1").await);

@@ -19,4 +19,4 @@ pub mod store;
 pub mod time;
 
 pub use error::{Error, ErrorKind, Result};
-pub use store::{ArtifactKey, BlobStore, ByteStream, LineageRoot, RunMetric, RunRef, Store, User};
+pub use store::{ArtifactKey, BlobStore, ByteStream, LineageRoot, RunMetric, RunRef, Store, UploadKey, User};

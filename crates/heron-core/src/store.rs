@@ -159,15 +159,15 @@ pub trait Store: Send + Sync + 'static {
     /// Records a verified blob (a no-op when stored) and that `user_id` sent its bytes.
     async fn record_blob(&self, sha256: &str, size: u64, user_id: i64, now: f64) -> Result<()>;
     /// Parts of an upload in progress that the server holds.
-    async fn upload_parts(&self, sha256: &str, size: u64) -> Result<Vec<u64>>;
-    async fn record_upload_part(&self, sha256: &str, size: u64, part: u64, now: f64) -> Result<()>;
+    async fn upload_parts(&self, upload: &UploadKey) -> Result<Vec<u64>>;
+    async fn record_upload_part(&self, upload: &UploadKey, part: u64, now: f64) -> Result<()>;
     /// Forgets an upload's parts (their bytes are the caller's to delete).
-    async fn clear_upload(&self, sha256: &str, size: u64) -> Result<()>;
+    async fn clear_upload(&self, upload: &UploadKey) -> Result<()>;
     /// Deletes the records of blobs no version holds that were stored before `before`, and
     /// answers them (sha256, size): their bytes are the caller's to delete.
     async fn collect_blobs(&self, before: f64) -> Result<Vec<(String, u64)>>;
     /// Forgets uploads whose last part arrived before `before`; answers their parts' paths.
-    async fn abandon_uploads(&self, before: f64) -> Result<Vec<(String, u64, u64)>>;
+    async fn abandon_uploads(&self, before: f64) -> Result<Vec<(UploadKey, u64)>>;
     async fn blob_totals(&self) -> Result<BlobTotals>;
     /// A random secret of the server's (created on first use), the same for every server on
     /// this database: signs blob URLs.
@@ -264,6 +264,15 @@ pub trait Store: Send + Sync + 'static {
     async fn model_audit(&self, entity: &str, model: &str) -> Result<Vec<AuditEntry>>;
 }
 
+/// A multipart upload in progress: one user's upload of one blob. Uploads of the same blob by
+/// different users are kept apart, so each proves on its own that it has the bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UploadKey {
+    pub sha256: String,
+    pub size: u64,
+    pub user: i64,
+}
+
 /// An artifact version by its names; `version` is `vN`, `latest` or an alias.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArtifactKey {
@@ -301,4 +310,6 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn put_stream(&self, path: &str, data: ByteStream) -> Result<(u64, String)>;
     async fn get_stream(&self, path: &str) -> Result<ByteStream>;
     async fn delete(&self, path: &str) -> Result<()>;
+    /// Moves a blob to another path (replacing what is there); `NotFound` when `from` is missing.
+    async fn rename(&self, from: &str, to: &str) -> Result<()>;
 }

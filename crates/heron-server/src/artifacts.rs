@@ -22,8 +22,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use futures::{StreamExt, TryStreamExt};
-use heron_core::artifacts::{self as rules, VersionRef, blob_path, part_count, part_len, upload_part_path};
-use heron_core::{ArtifactKey, ByteStream, Error, LineageRoot, RunRef, names, time};
+use heron_core::artifacts::{
+    self as rules, VersionRef, blob_part_path, blob_path, part_count, part_len, upload_part_path,
+};
+use heron_core::{ArtifactKey, ByteStream, Error, ErrorKind, LineageRoot, RunRef, UploadKey, names, time};
 use heron_types::{
     AliasSet, Artifact, ArtifactFile, ArtifactVersion, AuditEntry, BlobStatus, BlobTotals, BlobUpload, BlobsCheck,
     BlobsMissing, GcReport, GcRequest, Lineage, ModelCreate, ModelLink, ModelVersion, RegisteredModel, RunArtifacts,
@@ -203,7 +205,8 @@ pub async fn blobs_missing(
             None => {}
         }
         let parts = part_count(blob.size);
-        let received = if parts > 1 { state.store.upload_parts(&blob.sha256, blob.size).await? } else { Vec::new() };
+        let upload = UploadKey { sha256: blob.sha256.clone(), size: blob.size, user: caller.user.id };
+        let received = if parts > 1 { state.store.upload_parts(&upload).await? } else { Vec::new() };
         let signature = sign(key, &upload_message(&blob.sha256, blob.size, caller.user.id, expires));
         let query = format!("size={}&user={}&expires={expires}&sig={signature}", blob.size, caller.user.id);
         missing.push(BlobUpload {
@@ -230,9 +233,46 @@ pub struct UploadParams {
     part: Option<u64>,
 }
 
-fn checked_upload(state_secret: &[u8], sha256: &str, params: &UploadParams) -> ApiResult<()> {
+/// Checks the signature; answers the upload it is for.
+fn checked_upload(state_secret: &[u8], sha256: &str, params: &UploadParams) -> ApiResult<UploadKey> {
     rules::check_sha256(sha256)?;
-    verify(state_secret, &upload_message(sha256, params.size, params.user, params.expires), &params.sig, params.expires)
+    verify(
+        state_secret,
+        &upload_message(sha256, params.size, params.user, params.expires),
+        &params.sig,
+        params.expires,
+    )?;
+    Ok(UploadKey { sha256: sha256.to_string(), size: params.size, user: params.user })
+}
+
+/// The bytes of a stored blob: one object, or its parts in order.
+async fn blob_stream(state: &AppState, sha256: &str, size: u64) -> heron_core::Result<ByteStream> {
+    let parts = part_count(size);
+    if parts == 1 {
+        return state.blobs.get_stream(&blob_path(sha256)).await;
+    }
+    let blobs = state.blobs.clone();
+    let sha256 = sha256.to_string();
+    Ok(futures::stream::iter(0..parts)
+        .then(move |part| {
+            let blobs = blobs.clone();
+            let path = blob_part_path(&sha256, part);
+            async move { blobs.get_stream(&path).await }
+        })
+        .try_flatten()
+        .boxed())
+}
+
+/// Deletes a stored blob's bytes.
+async fn delete_blob(state: &AppState, sha256: &str, size: u64) -> heron_core::Result<()> {
+    let parts = part_count(size);
+    if parts == 1 {
+        return state.blobs.delete(&blob_path(sha256)).await;
+    }
+    for part in 0..parts {
+        state.blobs.delete(&blob_part_path(sha256, part)).await?;
+    }
+    Ok(())
 }
 
 /// A request body as a stream that fails past `limit` bytes.
@@ -309,7 +349,7 @@ pub async fn upload_part(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<BlobStatus>> {
-    checked_upload(secret(&state).await?, &sha256, &params)?;
+    let upload = checked_upload(secret(&state).await?, &sha256, &params)?;
     let parts = part_count(params.size);
     let part = params.part.ok_or_else(|| Error::invalid("add `&part=K` (from 0) to the upload URL"))?;
     if part >= parts {
@@ -321,7 +361,7 @@ pub async fn upload_part(
         store_blob(&state, &sha256, params.size, params.user, data).await?;
         return Ok(Json(BlobStatus { sha256, size: params.size, stored: true, received: vec![0] }));
     }
-    let path = upload_part_path(&sha256, params.size, part);
+    let path = upload_part_path(&upload, part);
     let (got_size, got_sha) = state.blobs.put_stream(&path, data).await?;
     let wanted_sha = headers.get("x-heron-part-sha256").and_then(|v| v.to_str().ok()).map(str::to_ascii_lowercase);
     if got_size != expected || wanted_sha.as_ref().is_some_and(|w| *w != got_sha) {
@@ -332,8 +372,8 @@ pub async fn upload_part(
         ))
         .into());
     }
-    state.store.record_upload_part(&sha256, params.size, part, time::now()).await?;
-    let received = state.store.upload_parts(&sha256, params.size).await?;
+    state.store.record_upload_part(&upload, part, time::now()).await?;
+    let received = state.store.upload_parts(&upload).await?;
     Ok(Json(BlobStatus { sha256, size: params.size, stored: false, received }))
 }
 
@@ -346,9 +386,9 @@ pub async fn complete_upload(
     Path(sha256): Path<String>,
     Query(params): Query<UploadParams>,
 ) -> ApiResult<Json<BlobStatus>> {
-    checked_upload(secret(&state).await?, &sha256, &params)?;
+    let upload = checked_upload(secret(&state).await?, &sha256, &params)?;
     let parts = part_count(params.size);
-    let received = state.store.upload_parts(&sha256, params.size).await?;
+    let received = state.store.upload_parts(&upload).await?;
     let missing: Vec<u64> = (0..parts).filter(|p| received.binary_search(p).is_err()).collect();
     if !missing.is_empty() {
         let shown: Vec<String> = missing.iter().take(10).map(u64::to_string).collect();
@@ -360,23 +400,46 @@ pub async fn complete_upload(
         ))
         .into());
     }
+    let guard = &state.blob_guard;
+    let _gc = guard.gc.read().await;
+    let _blob = guard.stripe(&sha256).lock().await;
+    let already = state.store.blob_size(&sha256).await?.is_some();
+    // The parts, in order: where the upload left them or, after a completion that was cut
+    // off while moving them, already in place. Read back and hashed as one.
     let blobs = state.blobs.clone();
-    let (sha, size) = (sha256.clone(), params.size);
+    let (key, sha) = (upload.clone(), sha256.clone());
     let joined: ByteStream = futures::stream::iter(0..parts)
         .then(move |part| {
             let blobs = blobs.clone();
-            let path = upload_part_path(&sha, size, part);
-            async move { blobs.get_stream(&path).await }
+            let (staged, placed) = (upload_part_path(&key, part), blob_part_path(&sha, part));
+            async move {
+                match blobs.get_stream(&staged).await {
+                    Err(e) if e.kind == ErrorKind::NotFound && !already => blobs.get_stream(&placed).await,
+                    other => other,
+                }
+            }
         })
         .try_flatten()
         .boxed();
-    let stored = store_blob(&state, &sha256, params.size, params.user, joined).await;
-    // Stored or not (bytes that do not match their name are of no use), the parts go.
-    state.store.clear_upload(&sha256, params.size).await?;
+    let (got_size, got_sha) = hash_stream(joined).await?;
+    let matches = (got_size, got_sha.as_str()) == (params.size, sha256.as_str());
     for part in 0..parts {
-        state.blobs.delete(&upload_part_path(&sha256, params.size, part)).await?;
+        let staged = upload_part_path(&upload, part);
+        if matches && !already {
+            // The verified parts become the blob: moved, not written again.
+            match state.blobs.rename(&staged, &blob_part_path(&sha256, part)).await {
+                Err(e) if e.kind != ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
+            }
+        } else {
+            state.blobs.delete(&staged).await?;
+        }
     }
-    stored?;
+    state.store.clear_upload(&upload).await?;
+    if !matches {
+        return Err(mismatch(&sha256, params.size, (got_size, &got_sha)));
+    }
+    state.store.record_blob(&sha256, params.size, params.user, time::now()).await?;
     Ok(Json(BlobStatus { sha256, size: params.size, stored: true, received: (0..parts).collect() }))
 }
 
@@ -410,7 +473,7 @@ pub async fn download_blob(
     verify(secret(&state).await?, &download_message(&sha256, params.expires), &params.sig, params.expires)?;
     let size =
         state.store.blob_size(&sha256).await?.ok_or_else(|| Error::not_found(format!("blob {sha256} not found")))?;
-    let stream = state.blobs.get_stream(&blob_path(&sha256)).await?;
+    let stream = blob_stream(&state, &sha256, size).await?;
     Ok(blob_response(stream, size, &sha256))
 }
 
@@ -624,7 +687,7 @@ pub async fn version_file(
         ))
         .into());
     };
-    let stream = state.blobs.get_stream(&blob_path(&sha256)).await?;
+    let stream = blob_stream(&state, &sha256, entry.size).await?;
     Ok(blob_response(stream, entry.size, &sha256))
 }
 
@@ -795,16 +858,16 @@ pub async fn collect(state: &AppState, grace_seconds: u64) -> heron_core::Result
     {
         let _gc = state.blob_guard.gc.write().await;
         for (sha256, size) in state.store.collect_blobs(now - grace_seconds as f64).await? {
-            state.blobs.delete(&blob_path(&sha256)).await?;
+            delete_blob(state, &sha256, size).await?;
             blobs_deleted += 1;
             bytes_freed += size;
         }
     }
     let abandoned = state.store.abandon_uploads(now - ABANDONED_UPLOAD_SECONDS).await?;
     let mut uploads = std::collections::HashSet::new();
-    for (sha256, size, part) in abandoned {
-        state.blobs.delete(&upload_part_path(&sha256, size, part)).await?;
-        uploads.insert((sha256, size));
+    for (upload, part) in abandoned {
+        state.blobs.delete(&upload_part_path(&upload, part)).await?;
+        uploads.insert(upload);
     }
     if blobs_deleted > 0 || expired_versions > 0 {
         tracing::info!(expired_versions, blobs_deleted, bytes_freed, "artifact storage collected");

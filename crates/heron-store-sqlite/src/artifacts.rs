@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use heron_core::artifacts::{
     LATEST, check_alias, check_artifact_name, check_manifest, check_type, manifest_digest, version_index, version_name,
 };
-use heron_core::{ArtifactKey, Error, LineageRoot, Result, RunRef, User, names, time};
+use heron_core::{ArtifactKey, Error, LineageRoot, Result, RunRef, UploadKey, User, names, time};
 use heron_types::{
     Artifact, ArtifactStorage, ArtifactVersion, AuditEntry, BlobRef, BlobTotals, Lineage, LineageEdge, LineageNode,
     ManifestEntry, ModelCreate, ModelVersion, RegisteredModel, RunArtifacts, StorageReport, VersionCreate,
@@ -79,24 +79,30 @@ pub(crate) fn record_blob(conn: &mut Connection, sha256: &str, size: u64, user_i
     tx.commit().db()
 }
 
-pub(crate) fn upload_parts(conn: &Connection, sha256: &str, size: u64) -> Result<Vec<u64>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT part FROM upload_parts WHERE sha256 = ?1 AND size = ?2 ORDER BY part").db()?;
-    let parts = stmt.query_map(params![sha256, size as i64], |row| row.get::<_, i64>(0)).db()?;
+pub(crate) fn upload_parts(conn: &Connection, upload: &UploadKey) -> Result<Vec<u64>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT part FROM upload_parts WHERE sha256 = ?1 AND size = ?2 AND user_id = ?3 ORDER BY part")
+        .db()?;
+    let parts =
+        stmt.query_map(params![upload.sha256, upload.size as i64, upload.user], |row| row.get::<_, i64>(0)).db()?;
     parts.map(|p| p.map(|p| p as u64).db()).collect()
 }
 
-pub(crate) fn record_upload_part(conn: &Connection, sha256: &str, size: u64, part: u64, now: f64) -> Result<()> {
+pub(crate) fn record_upload_part(conn: &Connection, upload: &UploadKey, part: u64, now: f64) -> Result<()> {
     conn.execute(
-        "INSERT OR REPLACE INTO upload_parts (sha256, size, part, at) VALUES (?1, ?2, ?3, ?4)",
-        params![sha256, size as i64, part as i64, now],
+        "INSERT OR REPLACE INTO upload_parts (sha256, size, user_id, part, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![upload.sha256, upload.size as i64, upload.user, part as i64, now],
     )
     .db()?;
     Ok(())
 }
 
-pub(crate) fn clear_upload(conn: &Connection, sha256: &str, size: u64) -> Result<()> {
-    conn.execute("DELETE FROM upload_parts WHERE sha256 = ?1 AND size = ?2", params![sha256, size as i64]).db()?;
+pub(crate) fn clear_upload(conn: &Connection, upload: &UploadKey) -> Result<()> {
+    conn.execute(
+        "DELETE FROM upload_parts WHERE sha256 = ?1 AND size = ?2 AND user_id = ?3",
+        params![upload.sha256, upload.size as i64, upload.user],
+    )
+    .db()?;
     Ok(())
 }
 
@@ -117,26 +123,29 @@ pub(crate) fn collect_blobs(conn: &mut Connection, before: f64) -> Result<Vec<(S
     Ok(doomed)
 }
 
-pub(crate) fn abandon_uploads(conn: &mut Connection, before: f64) -> Result<Vec<(String, u64, u64)>> {
+pub(crate) fn abandon_uploads(conn: &mut Connection, before: f64) -> Result<Vec<(UploadKey, u64)>> {
     let tx = conn.transaction().db()?;
     let parts = {
         let mut stmt = tx
             .prepare(
-                "SELECT sha256, size, part FROM upload_parts u WHERE (SELECT MAX(at) FROM upload_parts x
-                 WHERE x.sha256 = u.sha256 AND x.size = u.size) < ?1",
+                "SELECT sha256, size, user_id, part FROM upload_parts u WHERE (SELECT MAX(at) FROM upload_parts x
+                 WHERE x.sha256 = u.sha256 AND x.size = u.size AND x.user_id = u.user_id) < ?1",
             )
             .db()?;
         let rows = stmt
             .query_map([before], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)? as u64, row.get::<_, i64>(2)? as u64))
+                let upload = UploadKey { sha256: row.get(0)?, size: row.get::<_, i64>(1)? as u64, user: row.get(2)? };
+                Ok((upload, row.get::<_, i64>(3)? as u64))
             })
             .db()?;
         rows.collect::<std::result::Result<Vec<_>, _>>().db()?
     };
     {
-        let mut delete = tx.prepare("DELETE FROM upload_parts WHERE sha256 = ?1 AND size = ?2 AND part = ?3").db()?;
-        for (sha, size, part) in &parts {
-            delete.execute(params![sha, *size as i64, *part as i64]).db()?;
+        let mut delete = tx
+            .prepare("DELETE FROM upload_parts WHERE sha256 = ?1 AND size = ?2 AND user_id = ?3 AND part = ?4")
+            .db()?;
+        for (upload, part) in &parts {
+            delete.execute(params![upload.sha256, upload.size as i64, upload.user, *part as i64]).db()?;
         }
     }
     tx.commit().db()?;
@@ -146,7 +155,7 @@ pub(crate) fn abandon_uploads(conn: &mut Connection, before: f64) -> Result<Vec<
 pub(crate) fn blob_totals(conn: &Connection) -> Result<BlobTotals> {
     conn.query_row(
         "SELECT COUNT(*), COALESCE(SUM(size), 0), COUNT(*) FILTER (WHERE refs <= 0),
-                (SELECT COUNT(*) FROM (SELECT DISTINCT sha256, size FROM upload_parts))
+                (SELECT COUNT(*) FROM (SELECT DISTINCT sha256, size, user_id FROM upload_parts))
          FROM blobs",
         [],
         |row| {

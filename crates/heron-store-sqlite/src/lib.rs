@@ -202,7 +202,7 @@ fn open_connection(path: &Path, options: &SqliteOptions, read_only: bool) -> Res
 
 mod store_impl {
     use async_trait::async_trait;
-    use heron_core::{ArtifactKey, LineageRoot, Result, RunMetric, RunRef, Store, User};
+    use heron_core::{ArtifactKey, LineageRoot, Result, RunMetric, RunRef, Store, UploadKey, User};
     use heron_types::{
         Artifact, ArtifactVersion, AuditEntry, BlobRef, BlobTotals, ChartQuery, ChartResponse, ConsoleAppend,
         ConsolePage, Entity, HistoryBatch, HistoryPage, IngestAck, KeyInfo, Lineage, ManifestEntry, ModelCreate,
@@ -512,26 +512,26 @@ mod store_impl {
             self.write_relaxed(move |conn| artifacts::record_blob(conn, &sha256, size, user_id, now)).await
         }
 
-        async fn upload_parts(&self, sha256: &str, size: u64) -> Result<Vec<u64>> {
-            let sha256 = sha256.to_string();
-            self.read(move |conn| artifacts::upload_parts(conn, &sha256, size)).await
+        async fn upload_parts(&self, upload: &UploadKey) -> Result<Vec<u64>> {
+            let upload = upload.clone();
+            self.read(move |conn| artifacts::upload_parts(conn, &upload)).await
         }
 
-        async fn record_upload_part(&self, sha256: &str, size: u64, part: u64, now: f64) -> Result<()> {
-            let sha256 = sha256.to_string();
-            self.write_relaxed(move |conn| artifacts::record_upload_part(conn, &sha256, size, part, now)).await
+        async fn record_upload_part(&self, upload: &UploadKey, part: u64, now: f64) -> Result<()> {
+            let upload = upload.clone();
+            self.write_relaxed(move |conn| artifacts::record_upload_part(conn, &upload, part, now)).await
         }
 
-        async fn clear_upload(&self, sha256: &str, size: u64) -> Result<()> {
-            let sha256 = sha256.to_string();
-            self.write(move |conn| artifacts::clear_upload(conn, &sha256, size)).await
+        async fn clear_upload(&self, upload: &UploadKey) -> Result<()> {
+            let upload = upload.clone();
+            self.write(move |conn| artifacts::clear_upload(conn, &upload)).await
         }
 
         async fn collect_blobs(&self, before: f64) -> Result<Vec<(String, u64)>> {
             self.write(move |conn| artifacts::collect_blobs(conn, before)).await
         }
 
-        async fn abandon_uploads(&self, before: f64) -> Result<Vec<(String, u64, u64)>> {
+        async fn abandon_uploads(&self, before: f64) -> Result<Vec<(UploadKey, u64)>> {
             self.write(move |conn| artifacts::abandon_uploads(conn, before)).await
         }
 

@@ -167,9 +167,10 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE upload_parts (
         sha256 TEXT NOT NULL,
         size INTEGER NOT NULL,
+        user_id INTEGER NOT NULL,
         part INTEGER NOT NULL,
         at REAL NOT NULL,
-        PRIMARY KEY (sha256, size, part)
+        PRIMARY KEY (sha256, size, user_id, part)
     ) WITHOUT ROWID;
     CREATE TABLE artifacts (
         id INTEGER PRIMARY KEY,
