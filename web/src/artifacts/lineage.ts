@@ -1,0 +1,210 @@
+// Layout of a lineage graph (runs and artifact versions) as left-to-right layers: each node sits
+// one layer right of its furthest-back predecessor (longest path), nodes in a layer are ordered
+// by the mean position of their neighbours (a few barycentre sweeps, which uncross most edges),
+// and every node gets a box of its own on a grid, so boxes never overlap.
+
+export interface GraphEdge {
+  from: string;
+  to: string;
+  kind: string;
+}
+
+export interface PlacedNode {
+  id: string;
+  layer: number;
+  /** Position within its layer, top first. */
+  order: number;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export interface PlacedEdge extends GraphEdge {
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
+  /** The edge points left (or within a layer): it closes a cycle the layering had to break. */
+  back: boolean;
+}
+
+export interface GraphLayout {
+  nodes: PlacedNode[];
+  edges: PlacedEdge[];
+  width: number;
+  height: number;
+}
+
+export interface LayoutSizes {
+  nodeWidth: number;
+  nodeHeight: number;
+  /** Horizontal space between layers (where the arrows run). */
+  layerGap: number;
+  /** Vertical space between nodes of one layer. */
+  rowGap: number;
+  padding: number;
+}
+
+export const DEFAULT_SIZES: LayoutSizes = { nodeWidth: 190, nodeHeight: 46, layerGap: 70, rowGap: 18, padding: 12 };
+
+/** Sweeps of barycentre ordering (down and up count as one). */
+const ORDER_SWEEPS = 4;
+
+/**
+ * The layer of each node: 0 for nodes nothing points at, else one more than the largest layer
+ * of its predecessors. Lineage has no cycles, but a malformed answer must not hang the page:
+ * when only nodes on a cycle remain, the first of them (in input order) is placed as if its
+ * remaining incoming edges were absent.
+ */
+export function assignLayers(ids: readonly string[], edges: readonly GraphEdge[]): Map<string, number> {
+  const known = new Set(ids);
+  const outgoing = new Map<string, string[]>();
+  const indegree = new Map<string, number>();
+  for (const id of ids) {
+    outgoing.set(id, []);
+    indegree.set(id, 0);
+  }
+  const seen = new Set<string>();
+  for (const edge of edges) {
+    if (!known.has(edge.from) || !known.has(edge.to) || edge.from === edge.to) continue;
+    const key = `${edge.from}\u0000${edge.to}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    outgoing.get(edge.from)!.push(edge.to);
+    indegree.set(edge.to, indegree.get(edge.to)! + 1);
+  }
+
+  const layer = new Map<string, number>();
+  for (const id of ids) layer.set(id, 0);
+  const done = new Set<string>();
+  const queued = new Set<string>();
+  const queue: string[] = [];
+  for (const id of ids) {
+    if (indegree.get(id) === 0 && !queued.has(id)) {
+      queue.push(id);
+      queued.add(id);
+    }
+  }
+  let head = 0;
+  while (done.size < known.size) {
+    if (head === queue.length) {
+      // Only cycles are left: free the first remaining node.
+      const next = ids.find((id) => !queued.has(id))!;
+      queue.push(next);
+      queued.add(next);
+    }
+    const id = queue[head++]!;
+    done.add(id);
+    for (const to of outgoing.get(id)!) {
+      if (done.has(to)) continue;
+      layer.set(to, Math.max(layer.get(to)!, layer.get(id)! + 1));
+      const remaining = indegree.get(to)! - 1;
+      indegree.set(to, remaining);
+      if (remaining <= 0 && !queued.has(to)) {
+        queue.push(to);
+        queued.add(to);
+      }
+    }
+  }
+  return layer;
+}
+
+/**
+ * Places `ids` (in their given order where nothing better is known) and the edges between them.
+ * Edges naming unknown nodes are dropped.
+ */
+export function layoutGraph(ids: readonly string[], edges: readonly GraphEdge[], sizes: LayoutSizes = DEFAULT_SIZES): GraphLayout {
+  const unique = [...new Set(ids)];
+  const layers = assignLayers(unique, edges);
+  const known = new Set(unique);
+  const kept = edges.filter((edge) => known.has(edge.from) && known.has(edge.to));
+
+  const layerCount = unique.length === 0 ? 0 : Math.max(...unique.map((id) => layers.get(id)!)) + 1;
+  const rows: string[][] = Array.from({ length: layerCount }, () => []);
+  for (const id of unique) rows[layers.get(id)!]!.push(id);
+
+  const predecessors = new Map<string, string[]>();
+  const successors = new Map<string, string[]>();
+  for (const id of unique) {
+    predecessors.set(id, []);
+    successors.set(id, []);
+  }
+  for (const edge of kept) {
+    if (edge.from === edge.to) continue;
+    successors.get(edge.from)!.push(edge.to);
+    predecessors.get(edge.to)!.push(edge.from);
+  }
+
+  const position = new Map<string, number>();
+  const renumber = (row: string[]) => row.forEach((id, index) => position.set(id, index));
+  rows.forEach(renumber);
+  // Sort one layer by the mean position of its neighbours in the layer beside it; a node with
+  // no such neighbour keeps its place.
+  const sortByNeighbours = (row: string[], neighbours: Map<string, string[]>, side: number) => {
+    const key = new Map<string, number>();
+    for (const id of row) {
+      const near = neighbours.get(id)!.filter((other) => layers.get(other) === side);
+      key.set(id, near.length ? near.reduce((sum, other) => sum + position.get(other)!, 0) / near.length : position.get(id)!);
+    }
+    row.sort((a, b) => key.get(a)! - key.get(b)! || position.get(a)! - position.get(b)!);
+    renumber(row);
+  };
+  for (let sweep = 0; sweep < ORDER_SWEEPS; sweep++) {
+    for (let l = 1; l < layerCount; l++) sortByNeighbours(rows[l]!, predecessors, l - 1);
+    for (let l = layerCount - 2; l >= 0; l--) sortByNeighbours(rows[l]!, successors, l + 1);
+  }
+
+  const tallest = Math.max(0, ...rows.map((row) => row.length));
+  const pitchY = sizes.nodeHeight + sizes.rowGap;
+  const pitchX = sizes.nodeWidth + sizes.layerGap;
+  const placed = new Map<string, PlacedNode>();
+  rows.forEach((row, l) => {
+    // Each layer is centred against the tallest one.
+    const offset = ((tallest - row.length) * pitchY) / 2;
+    row.forEach((id, order) =>
+      placed.set(id, {
+        id,
+        layer: l,
+        order,
+        x: sizes.padding + l * pitchX,
+        y: sizes.padding + offset + order * pitchY,
+        width: sizes.nodeWidth,
+        height: sizes.nodeHeight,
+      }),
+    );
+  });
+
+  const placedEdges: PlacedEdge[] = kept.map((edge) => {
+    const from = placed.get(edge.from)!;
+    const to = placed.get(edge.to)!;
+    return {
+      from: edge.from,
+      to: edge.to,
+      kind: edge.kind,
+      x1: from.x + from.width,
+      y1: from.y + from.height / 2,
+      x2: to.x,
+      y2: to.y + to.height / 2,
+      back: to.layer <= from.layer,
+    };
+  });
+
+  return {
+    nodes: unique.map((id) => placed.get(id)!),
+    edges: placedEdges,
+    width: layerCount === 0 ? 0 : 2 * sizes.padding + layerCount * pitchX - sizes.layerGap,
+    height: tallest === 0 ? 0 : 2 * sizes.padding + tallest * pitchY - sizes.rowGap,
+  };
+}
+
+/** An SVG path for an edge: a horizontal S-curve, or a loop over the top for a back edge. */
+export function edgePath(edge: PlacedEdge): string {
+  const { x1, y1, x2, y2 } = edge;
+  if (edge.back) {
+    const lift = Math.min(y1, y2) - 30;
+    return `M ${x1} ${y1} C ${x1 + 40} ${lift}, ${x2 - 40} ${lift}, ${x2} ${y2}`;
+  }
+  const bend = Math.max(20, (x2 - x1) / 2);
+  return `M ${x1} ${y1} C ${x1 + bend} ${y1}, ${x2 - bend} ${y2}, ${x2} ${y2}`;
+}
