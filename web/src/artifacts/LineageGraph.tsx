@@ -6,8 +6,8 @@ import { navigate } from "../router";
 import { edgePath, layoutGraph } from "./lineage";
 import { lineageNodeUrl } from "./links";
 
-/** Characters of a label that fit a node box (12 px text in 190 px, less the padding). */
-const LABEL_CHARS = 25;
+/** Characters of a label that fit a node box (12.5 px bold text in 172 px, less the padding). */
+const LABEL_CHARS = 21;
 
 export type LineageSource =
   | { kind: "version"; entity: string; project: string; name: string; version: string }

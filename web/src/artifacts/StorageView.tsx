@@ -84,7 +84,7 @@ export function StorageView(props: { entity: string; project: string }) {
                 <th className="num" title="Files no other artifact holds: freed if this artifact is deleted">
                   Exclusive
                 </th>
-                <th className="bar-cell" />
+                <th className="share-cell" />
               </tr>
             </thead>
             <tbody>
@@ -104,7 +104,7 @@ export function StorageView(props: { entity: string; project: string }) {
                   <td className="num">
                     <Bytes value={row.exclusive_bytes} />
                   </td>
-                  <td className="bar-cell">
+                  <td className="share-cell">
                     <div className="share-bar" style={{ width: `${(100 * row.stored_bytes) / largest}%` }} />
                   </td>
                 </tr>

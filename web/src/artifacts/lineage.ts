@@ -46,7 +46,7 @@ export interface LayoutSizes {
   padding: number;
 }
 
-export const DEFAULT_SIZES: LayoutSizes = { nodeWidth: 190, nodeHeight: 46, layerGap: 70, rowGap: 18, padding: 12 };
+export const DEFAULT_SIZES: LayoutSizes = { nodeWidth: 172, nodeHeight: 46, layerGap: 56, rowGap: 18, padding: 12 };
 
 /** Sweeps of barycentre ordering (down and up count as one). */
 const ORDER_SWEEPS = 4;

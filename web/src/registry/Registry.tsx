@@ -358,7 +358,7 @@ function AuditTrail(props: { entries: AuditEntry[] }) {
   return (
     <section className="card">
       <h3>
-        Audit trail <span className="muted">newest first</span>
+        Audit trail
       </h3>
       {entries.length === 0 ? (
         <div className="muted">No changes recorded.</div>
