@@ -9,16 +9,12 @@ import { formatBytes } from "../run/trees";
 import { LineageView } from "./LineageGraph";
 import { VersionFiles } from "./VersionFiles";
 import { artifactUrl, modelUrl, projectUrl, runUrl, versionNodeId, type VersionTab } from "./links";
+import { expiry, findVersion } from "./versions";
 import "../run/run.css";
 import "./artifacts.css";
 
 const TABS: readonly VersionTab[] = ["overview", "files", "used", "lineage"];
 const TAB_NAMES: Record<VersionTab, string> = { overview: "Overview", files: "Files", used: "Used by", lineage: "Lineage" };
-
-/** The version a URL names: `v3`, or an alias (`latest`, `best`); null when none matches. */
-export function findVersion(versions: readonly ArtifactVersion[], name: string): ArtifactVersion | null {
-  return versions.find((v) => v.version === name) ?? versions.find((v) => v.aliases.includes(name)) ?? null;
-}
 
 export function ArtifactPage(props: { entity: string; project: string; name: string; version: string | null }) {
   const { entity, project, name } = props;
@@ -199,14 +195,6 @@ function VersionsTable(props: { artifact: Artifact; versions: ArtifactVersion[];
       </div>
     </section>
   );
-}
-
-function expiry(version: ArtifactVersion, now = Date.now()): string {
-  if (!version.expires_at) return "none: kept until deleted";
-  const left = Date.parse(version.expires_at) - now;
-  const hours = left / 3_600_000;
-  const when = hours < 0 ? "due now" : hours < 48 ? `in ${Math.max(1, Math.round(hours))} h` : `in ${Math.round(hours / 24)} days`;
-  return `deleted ${formatTime(version.expires_at)} (${when})`;
 }
 
 function VersionOverview(props: { version: ArtifactVersion }) {

@@ -5,20 +5,9 @@ import { Link } from "../router";
 import { formatTime } from "../run/compare";
 import { formatBytes } from "../run/trees";
 import { artifactUrl } from "./links";
+import { groupByType } from "./versions";
 import "../run/run.css";
 import "./artifacts.css";
-
-/** Artifacts grouped by type, types by name. */
-export function groupByType(artifacts: readonly Artifact[]): [string, Artifact[]][] {
-  const groups = new Map<string, Artifact[]>();
-  for (const artifact of artifacts) {
-    const group = groups.get(artifact.type) ?? [];
-    group.push(artifact);
-    groups.set(artifact.type, group);
-  }
-  for (const group of groups.values()) group.sort((a, b) => a.name.localeCompare(b.name));
-  return [...groups.entries()].sort(([a], [b]) => a.localeCompare(b));
-}
 
 export function ArtifactsTab(props: { entity: string; project: string }) {
   const { entity, project } = props;

@@ -4,6 +4,7 @@ import { useCallback, useEffect, useMemo, useState, type FormEvent } from "react
 import { api, ApiError, type AuditEntry, type ModelVersion, type RegisteredModel } from "../api";
 import { Aliases } from "../artifacts/ArtifactPage";
 import { artifactUrl, modelUrl, parseArtifactRef, registryUrl } from "../artifacts/links";
+import { modelAliases } from "../artifacts/versions";
 import { Link, navigate } from "../router";
 import { formatTime } from "../run/compare";
 import "../run/run.css";
@@ -11,13 +12,6 @@ import "../artifacts/artifacts.css";
 
 function message(e: unknown): string {
   return e instanceof ApiError ? e.message : String(e instanceof Error ? e.message : e);
-}
-
-/** Every alias of a model as `alias → version`, by alias. */
-export function modelAliases(model: RegisteredModel): [string, string][] {
-  const pairs: [string, string][] = [];
-  for (const version of model.versions) for (const alias of version.aliases) pairs.push([alias, version.version]);
-  return pairs.sort(([a], [b]) => a.localeCompare(b));
 }
 
 export function RegistryPage(props: { entity: string }) {
