@@ -3,6 +3,7 @@
 // upload, POST versions), as the SDKs do; runs are made over the API too.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { ENTITY, launchBrowser, signedInPage, startServer } from "./harness.mjs";
 
@@ -263,5 +264,41 @@ describe("model registry", () => {
     await page.locator('[data-testid="audit-row"][data-action="unlink"]').waitFor();
     await screenshot(page, "model");
     await page.close();
+  });
+});
+
+describe("the API client", () => {
+  // The dashboard's types for these answers (web/src/api.ts) name the same fields as the
+  // server's OpenAPI schemas, so a renamed or added field fails here rather than in a page.
+  const SCHEMAS = [
+    "Artifact",
+    "ArtifactVersion",
+    "ArtifactFile",
+    "LineageNode",
+    "LineageEdge",
+    "Lineage",
+    "RunArtifacts",
+    "ArtifactStorage",
+    "StorageReport",
+    "RegisteredModel",
+    "ModelVersion",
+    "AuditEntry",
+  ];
+
+  /** The field names of `export interface NAME { ... }` in api.ts. */
+  function interfaceFields(source, name) {
+    const body = new RegExp(`export interface ${name} \\{\\n([\\s\\S]*?)\\n\\}`).exec(source);
+    assert.ok(body, `interface ${name} in api.ts`);
+    return [...body[1].matchAll(/^  (\w+)\??:/gm)].map((m) => m[1]).sort();
+  }
+
+  test("api.ts types match the OpenAPI schemas of artifacts and the registry", async () => {
+    const source = readFileSync(new URL("../src/api.ts", import.meta.url), "utf8");
+    const openapi = await (await fetch(`${server.url}/api/v1/openapi.json`)).json();
+    const schemas = openapi.components?.schemas ?? {};
+    for (const name of SCHEMAS) {
+      assert.ok(schemas[name], `OpenAPI schema ${name}`);
+      assert.deepEqual(interfaceFields(source, name), Object.keys(schemas[name].properties ?? {}).sort(), `fields of ${name}`);
+    }
   });
 });
