@@ -103,6 +103,26 @@ describe("layoutGraph", () => {
     }
   });
 
+  it("routes an edge across several layers between the boxes of the layers it crosses", () => {
+    // a → b → c → d, and a → d directly: the direct edge crosses the layers of b and c.
+    const layout = layoutGraph(["a", "b", "c", "d"], [edge("a", "b"), edge("b", "c"), edge("c", "d"), edge("a", "d")]);
+    const long = layout.edges.find((e) => e.from === "a" && e.to === "d")!;
+    expect(long.via).toHaveLength(4);
+    for (let i = 0; i < long.via.length; i += 2) {
+      const [enter, leave] = [long.via[i]!, long.via[i + 1]!];
+      expect(enter.y).toBe(leave.y);
+      const crossed = layout.nodes.filter((n) => n.x === enter.x);
+      expect(crossed).toHaveLength(1);
+      for (const node of crossed) expect(enter.y < node.y || enter.y > node.y + node.height).toBe(true);
+      expect(leave.x).toBe(enter.x + DEFAULT_SIZES.nodeWidth);
+    }
+    expect(edgePath(long).match(/ L /g)).toHaveLength(2);
+    // Neighbouring layers need no waypoints, and waypoints are not nodes.
+    expect(layout.edges.filter((e) => e !== long).every((e) => e.via.length === 0)).toBe(true);
+    expect(layout.nodes.map((n) => n.id)).toEqual(["a", "b", "c", "d"]);
+    for (const node of layout.nodes) expect(node.y + node.height).toBeLessThanOrEqual(layout.height);
+  });
+
   it("marks the edge that closes a cycle as a back edge", () => {
     const layout = layoutGraph(["a", "b"], [edge("a", "b"), edge("b", "a")]);
     expect(layout.edges.map((e) => e.back)).toEqual([false, true]);

@@ -25,6 +25,11 @@ export interface PlacedEdge extends GraphEdge {
   y1: number;
   x2: number;
   y2: number;
+  /**
+   * Where an edge across several layers enters and leaves each layer between: pairs of points
+   * at the same height, clear of the boxes there. Empty for an edge between neighbouring layers.
+   */
+  via: { x: number; y: number }[];
   /** The edge points left (or within a layer): it closes a cycle the layering had to break. */
   back: boolean;
 }
@@ -126,15 +131,39 @@ export function layoutGraph(ids: readonly string[], edges: readonly GraphEdge[],
 
   const predecessors = new Map<string, string[]>();
   const successors = new Map<string, string[]>();
+  const link = (from: string, to: string) => {
+    successors.get(from)!.push(to);
+    predecessors.get(to)!.push(from);
+  };
   for (const id of unique) {
     predecessors.set(id, []);
     successors.set(id, []);
   }
-  for (const edge of kept) {
-    if (edge.from === edge.to) continue;
-    successors.get(edge.from)!.push(edge.to);
-    predecessors.get(edge.to)!.push(edge.from);
-  }
+  // An edge across several layers passes each layer between through a waypoint of its own,
+  // ordered among the nodes there like a node, so that it runs between boxes, not through them.
+  const waypoints = new Map<number, string[]>();
+  kept.forEach((edge, index) => {
+    if (edge.from === edge.to) return;
+    const first = layers.get(edge.from)!;
+    const last = layers.get(edge.to)!;
+    let previous = edge.from;
+    if (last - first > 1) {
+      const chain: string[] = [];
+      for (let l = first + 1; l < last; l++) {
+        const id = `\u0000${index}:${l}`;
+        layers.set(id, l);
+        rows[l]!.push(id);
+        predecessors.set(id, []);
+        successors.set(id, []);
+        link(previous, id);
+        chain.push(id);
+        previous = id;
+      }
+      waypoints.set(index, chain);
+    }
+    link(previous, edge.to);
+  });
+  const isWaypoint = (id: string) => id.startsWith("\u0000");
 
   const position = new Map<string, number>();
   const renumber = (row: string[]) => row.forEach((id, index) => position.set(id, index));
@@ -155,29 +184,32 @@ export function layoutGraph(ids: readonly string[], edges: readonly GraphEdge[],
     for (let l = layerCount - 2; l >= 0; l--) sortByNeighbours(rows[l]!, successors, l + 1);
   }
 
-  const tallest = Math.max(0, ...rows.map((row) => row.length));
-  const pitchY = sizes.nodeHeight + sizes.rowGap;
+  // Boxes and waypoints (no height) are stacked in each layer, which is centred on the tallest.
+  const heightOf = (id: string) => (isWaypoint(id) ? 0 : sizes.nodeHeight);
+  const columnHeight = (row: string[]) => row.reduce((sum, id) => sum + heightOf(id), 0) + Math.max(0, row.length - 1) * sizes.rowGap;
+  const tallest = Math.max(0, ...rows.map(columnHeight));
   const pitchX = sizes.nodeWidth + sizes.layerGap;
   const placed = new Map<string, PlacedNode>();
   rows.forEach((row, l) => {
-    // Each layer is centred against the tallest one.
-    const offset = ((tallest - row.length) * pitchY) / 2;
-    row.forEach((id, order) =>
-      placed.set(id, {
-        id,
-        layer: l,
-        order,
-        x: sizes.padding + l * pitchX,
-        y: sizes.padding + offset + order * pitchY,
-        width: sizes.nodeWidth,
-        height: sizes.nodeHeight,
-      }),
-    );
+    let y = sizes.padding + (tallest - columnHeight(row)) / 2;
+    let order = 0;
+    for (const id of row) {
+      const height = heightOf(id);
+      placed.set(id, { id, layer: l, order: isWaypoint(id) ? -1 : order++, x: sizes.padding + l * pitchX, y, width: sizes.nodeWidth, height });
+      y += height + sizes.rowGap;
+    }
   });
 
-  const placedEdges: PlacedEdge[] = kept.map((edge) => {
+  const placedEdges: PlacedEdge[] = kept.map((edge, index) => {
     const from = placed.get(edge.from)!;
     const to = placed.get(edge.to)!;
+    const via = (waypoints.get(index) ?? []).flatMap((id) => {
+      const point = placed.get(id)!;
+      return [
+        { x: point.x, y: point.y },
+        { x: point.x + point.width, y: point.y },
+      ];
+    });
     return {
       from: edge.from,
       to: edge.to,
@@ -186,6 +218,7 @@ export function layoutGraph(ids: readonly string[], edges: readonly GraphEdge[],
       y1: from.y + from.height / 2,
       x2: to.x,
       y2: to.y + to.height / 2,
+      via,
       back: to.layer <= from.layer,
     };
   });
@@ -194,17 +227,34 @@ export function layoutGraph(ids: readonly string[], edges: readonly GraphEdge[],
     nodes: unique.map((id) => placed.get(id)!),
     edges: placedEdges,
     width: layerCount === 0 ? 0 : 2 * sizes.padding + layerCount * pitchX - sizes.layerGap,
-    height: tallest === 0 ? 0 : 2 * sizes.padding + tallest * pitchY - sizes.rowGap,
+    height: tallest === 0 ? 0 : 2 * sizes.padding + tallest,
   };
 }
 
-/** An SVG path for an edge: a horizontal S-curve, or a loop over the top for a back edge. */
+/**
+ * An SVG path for an edge: horizontal S-curves from box to box, straight through each layer it
+ * crosses; a back edge loops over the top.
+ */
 export function edgePath(edge: PlacedEdge): string {
   const { x1, y1, x2, y2 } = edge;
   if (edge.back) {
     const lift = Math.min(y1, y2) - 30;
     return `M ${x1} ${y1} C ${x1 + 40} ${lift}, ${x2 - 40} ${lift}, ${x2} ${y2}`;
   }
-  const bend = Math.max(20, (x2 - x1) / 2);
-  return `M ${x1} ${y1} C ${x1 + bend} ${y1}, ${x2 - bend} ${y2}, ${x2} ${y2}`;
+  const curve = (ax: number, ay: number, bx: number, by: number) => {
+    const bend = Math.max(20, (bx - ax) / 2);
+    return `C ${ax + bend} ${ay}, ${bx - bend} ${by}, ${bx} ${by}`;
+  };
+  const parts = [`M ${x1} ${y1}`];
+  let x = x1;
+  let y = y1;
+  for (let i = 0; i + 1 < edge.via.length; i += 2) {
+    const enter = edge.via[i]!;
+    const leave = edge.via[i + 1]!;
+    parts.push(curve(x, y, enter.x, enter.y), `L ${leave.x} ${leave.y}`);
+    x = leave.x;
+    y = leave.y;
+  }
+  parts.push(curve(x, y, x2, y2));
+  return parts.join(" ");
 }
