@@ -121,6 +121,12 @@ describe("artifact browser", () => {
     assert.equal(new URL(page.url()).pathname, `/projects/${ENTITY}/${PROJECT}/artifacts/${ARTIFACT}/v0`);
     const split = page.locator('[data-testid="version-metadata"] [data-path="source.split"] .kv-value');
     assert.equal((await split.textContent()).trim(), "train");
+
+    // An alias added on the overview shows in the versions list and is stored.
+    await page.getByTestId("artifact-alias-input").fill("reviewed");
+    await page.getByTestId("artifact-alias-input").press("Enter");
+    await page.locator('[data-testid="version-row"][data-version="v0"] [data-alias="reviewed"]').waitFor();
+    assert.deepEqual((await server.api("GET", `${artifactRoute}/versions/reviewed`)).version, "v0");
     await page.close();
   });
 

@@ -21,6 +21,8 @@ export function ArtifactPage(props: { entity: string; project: string; name: str
   const [artifact, setArtifact] = useState<Artifact | null>(null);
   const [versions, setVersions] = useState<ArtifactVersion[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  // Bumped after an alias changes: re-read the versions.
+  const [tick, setTick] = useState(0);
   const [tabParam] = useQueryParam("tab");
   const tab: VersionTab = (TABS as readonly string[]).includes(tabParam ?? "") ? (tabParam as VersionTab) : "overview";
 
@@ -40,7 +42,7 @@ export function ArtifactPage(props: { entity: string; project: string; name: str
     return () => {
       live = false;
     };
-  }, [entity, project, name]);
+  }, [entity, project, name, tick]);
 
   useEffect(() => {
     document.title = `${name} · ${project} · Heron`;
@@ -117,7 +119,7 @@ export function ArtifactPage(props: { entity: string; project: string; name: str
             ))}
           </nav>
           <div className="version-body">
-            {tab === "overview" && <VersionOverview version={selected} />}
+            {tab === "overview" && <VersionOverview version={selected} onChanged={() => setTick((t) => t + 1)} />}
             {tab === "files" && <VersionFiles version={selected} />}
             {tab === "used" && <UsedBy version={selected} />}
             {tab === "lineage" && (
@@ -197,12 +199,12 @@ function VersionsTable(props: { artifact: Artifact; versions: ArtifactVersion[];
   );
 }
 
-function VersionOverview(props: { version: ArtifactVersion }) {
-  const { version } = props;
+function VersionOverview(props: { version: ArtifactVersion; onChanged: () => void }) {
+  const { version, onChanged } = props;
   const rows: [string, ReactNode][] = [
     ["Version", `${version.version} (index ${version.index})`],
     ["Type", version.type],
-    ["Aliases", version.aliases.length ? <Aliases aliases={version.aliases} /> : <span className="muted">none</span>],
+    ["Aliases", <AliasEditor version={version} onChanged={onChanged} />],
     ["Created", formatTime(version.created_at)],
     ["Created by", version.created_by],
     [
@@ -251,6 +253,56 @@ function VersionOverview(props: { version: ArtifactVersion }) {
         </section>
         <KeyValueTree key={version.version} title="Metadata" data={version.metadata ?? {}} testid="version-metadata" />
       </div>
+    </div>
+  );
+}
+
+/**
+ * The version's aliases, each but `latest` (which the server moves) removable, and a box that
+ * puts another on it (moving it from the version that had it).
+ */
+function AliasEditor(props: { version: ArtifactVersion; onChanged: () => void }) {
+  const { version, onChanged } = props;
+  const [draft, setDraft] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const run = async (change: () => Promise<unknown>) => {
+    setError(null);
+    try {
+      await change();
+      setDraft("");
+      onChanged();
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : String(e));
+    }
+  };
+  const add = (event: FormEvent) => {
+    event.preventDefault();
+    const alias = draft.trim();
+    if (alias) void run(() => api.setArtifactAlias(version.entity, version.project, version.name, alias, version.version));
+  };
+  return (
+    <div className="alias-editor">
+      <span className="aliases" data-testid="version-aliases">
+        {version.aliases.map((alias) => (
+          <span key={alias} className={alias === "latest" ? "alias-chip latest" : "alias-chip"} data-testid="alias" data-alias={alias}>
+            {alias}
+            {alias !== "latest" && (
+              <button
+                className="link chip-remove"
+                title={`Remove alias ${alias}`}
+                aria-label={`Remove alias ${alias}`}
+                onClick={() => void run(() => api.removeArtifactAlias(version.entity, version.project, version.name, alias))}
+              >
+                ×
+              </button>
+            )}
+          </span>
+        ))}
+      </span>
+      <form className="alias-add" onSubmit={add}>
+        <input placeholder="add alias" value={draft} onChange={(e) => setDraft(e.target.value)} data-testid="artifact-alias-input" />
+      </form>
+      {error && <div className="error small">{error}</div>}
     </div>
   );
 }
