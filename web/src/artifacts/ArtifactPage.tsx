@@ -356,7 +356,7 @@ function LinkToRegistry(props: { version: ArtifactVersion }) {
   return (
     <section className="card">
       <h3>Model registry</h3>
-      <form className="inline-form" onSubmit={submit} data-testid="link-to-registry">
+      <form className="inline-form fill" onSubmit={submit} data-testid="link-to-registry">
         <input
           list={listId}
           placeholder="Registered model (new or existing)"
