@@ -3,6 +3,7 @@
 //! backends implement. No HTTP and no concrete database here.
 #![forbid(unsafe_code)]
 
+pub mod artifacts;
 pub mod chart;
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -18,4 +19,4 @@ pub mod store;
 pub mod time;
 
 pub use error::{Error, ErrorKind, Result};
-pub use store::{BlobStore, ByteStream, RunMetric, RunRef, Store, User};
+pub use store::{ArtifactKey, BlobStore, ByteStream, LineageRoot, RunMetric, RunRef, Store, User};

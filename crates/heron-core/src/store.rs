@@ -6,9 +6,10 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use heron_types::{
-    ChartQuery, ChartResponse, ConsoleAppend, ConsolePage, Entity, HistoryBatch, HistoryPage, IngestAck, KeyInfo,
-    Project, ProjectCreate, ProjectKey, Run, RunFile, RunPatch, RunUpsert, RunUpserted, SavedView, SeriesColumns,
-    Stream, SystemBatch,
+    Artifact, ArtifactVersion, AuditEntry, BlobRef, BlobTotals, ChartQuery, ChartResponse, ConsoleAppend, ConsolePage,
+    Entity, HistoryBatch, HistoryPage, IngestAck, KeyInfo, Lineage, ManifestEntry, ModelCreate, ModelVersion, Project,
+    ProjectCreate, ProjectKey, RegisteredModel, Run, RunArtifacts, RunFile, RunPatch, RunUpsert, RunUpserted,
+    SavedView, SeriesColumns, StorageReport, Stream, SystemBatch, VersionCreate, VersionPatch,
 };
 use serde_json::Value;
 
@@ -147,6 +148,136 @@ pub trait Store: Send + Sync + 'static {
     /// Statistics of the scalar history keys `keys` of every run of the project, from the
     /// per-key records ingest keeps (no point is read).
     async fn run_metrics(&self, entity: &str, project: &str, keys: &[String]) -> Result<Vec<RunMetric>>;
+
+    // --- blobs (content-addressed artifact files) ---
+    /// For each blob, its stored size when it is stored and `caller` may use it without
+    /// sending its bytes: an admin, a user who sent them before, or a member of an entity
+    /// whose artifacts hold it. `None` otherwise.
+    async fn blobs_held(&self, caller: &User, blobs: &[BlobRef]) -> Result<Vec<Option<u64>>>;
+    /// The stored size of a blob, whoever holds it.
+    async fn blob_size(&self, sha256: &str) -> Result<Option<u64>>;
+    /// Records a verified blob (a no-op when stored) and that `user_id` sent its bytes.
+    async fn record_blob(&self, sha256: &str, size: u64, user_id: i64, now: f64) -> Result<()>;
+    /// Parts of an upload in progress that the server holds.
+    async fn upload_parts(&self, sha256: &str, size: u64) -> Result<Vec<u64>>;
+    async fn record_upload_part(&self, sha256: &str, size: u64, part: u64, now: f64) -> Result<()>;
+    /// Forgets an upload's parts (their bytes are the caller's to delete).
+    async fn clear_upload(&self, sha256: &str, size: u64) -> Result<()>;
+    /// Deletes the records of blobs no version holds that were stored before `before`, and
+    /// answers them (sha256, size): their bytes are the caller's to delete.
+    async fn collect_blobs(&self, before: f64) -> Result<Vec<(String, u64)>>;
+    /// Forgets uploads whose last part arrived before `before`; answers their parts' paths.
+    async fn abandon_uploads(&self, before: f64) -> Result<Vec<(String, u64, u64)>>;
+    async fn blob_totals(&self) -> Result<BlobTotals>;
+    /// A random secret of the server's (created on first use), the same for every server on
+    /// this database: signs blob URLs.
+    async fn server_secret(&self, name: &str) -> Result<String>;
+
+    // --- artifacts ---
+    /// Creates a version (and the artifact, and the project, when new). Every stored file's
+    /// blob must be held by `caller` (see `blobs_held`), else `Conflict` naming the missing.
+    async fn create_version(
+        &self,
+        entity: &str,
+        project: &str,
+        name: &str,
+        create: &VersionCreate,
+        caller: &User,
+        now: f64,
+    ) -> Result<ArtifactVersion>;
+    async fn list_artifacts(&self, entity: &str, project: &str, kind: Option<&str>) -> Result<Vec<Artifact>>;
+    async fn get_artifact(&self, entity: &str, project: &str, name: &str) -> Result<Artifact>;
+    /// Deletes every version; `Conflict` while one is linked in the registry.
+    async fn delete_artifact(&self, entity: &str, project: &str, name: &str) -> Result<()>;
+    /// Newest first.
+    async fn list_versions(&self, entity: &str, project: &str, name: &str) -> Result<Vec<ArtifactVersion>>;
+    /// `version` is `vN`, `latest` or an alias.
+    async fn get_version(&self, entity: &str, project: &str, name: &str, version: &str) -> Result<ArtifactVersion>;
+    async fn patch_version(
+        &self,
+        entity: &str,
+        project: &str,
+        name: &str,
+        version: &str,
+        patch: &VersionPatch,
+        now: f64,
+    ) -> Result<ArtifactVersion>;
+    /// `Conflict` while the version is linked in the registry.
+    async fn delete_version(&self, entity: &str, project: &str, name: &str, version: &str) -> Result<()>;
+    async fn version_files(&self, entity: &str, project: &str, name: &str, version: &str)
+    -> Result<Vec<ManifestEntry>>;
+    async fn set_alias(
+        &self,
+        entity: &str,
+        project: &str,
+        name: &str,
+        alias: &str,
+        version: &str,
+    ) -> Result<ArtifactVersion>;
+    async fn delete_alias(&self, entity: &str, project: &str, name: &str, alias: &str) -> Result<()>;
+    /// Records that `run` used the version (again: no change).
+    async fn record_use(
+        &self,
+        entity: &str,
+        project: &str,
+        name: &str,
+        version: &str,
+        run: &RunRef,
+        now: f64,
+    ) -> Result<()>;
+    async fn run_artifacts(&self, run: &RunRef) -> Result<RunArtifacts>;
+    /// The lineage graph from a version or a run, walked `up` (what it came from), `down`
+    /// (what came of it) or both, at most `depth` steps.
+    async fn lineage(&self, root: LineageRoot, up: bool, down: bool, depth: u32) -> Result<Lineage>;
+    async fn storage_report(&self, entity: &str, project: &str) -> Result<StorageReport>;
+    /// Deletes versions whose TTL passed (not those linked in the registry); answers how many.
+    async fn expire_versions(&self, now: f64) -> Result<u64>;
+
+    // --- model registry ---
+    async fn list_models(&self, entity: &str) -> Result<Vec<RegisteredModel>>;
+    async fn create_model(&self, entity: &str, create: &ModelCreate, user: &str, now: f64) -> Result<RegisteredModel>;
+    async fn get_model(&self, entity: &str, name: &str) -> Result<RegisteredModel>;
+    /// Deletes the model and its links (the audit trail is kept and records who deleted it).
+    async fn delete_model(&self, entity: &str, name: &str, user: &str, now: f64) -> Result<()>;
+    /// Links an artifact version as the model's next version (or answers the version that
+    /// links it already, with `false`), and puts `aliases` on it.
+    async fn link_model_version(
+        &self,
+        entity: &str,
+        model: &str,
+        artifact: &ArtifactKey,
+        aliases: &[String],
+        user: &str,
+        now: f64,
+    ) -> Result<(ModelVersion, bool)>;
+    async fn unlink_model_version(&self, entity: &str, model: &str, version: &str, user: &str, now: f64) -> Result<()>;
+    async fn set_model_alias(
+        &self,
+        entity: &str,
+        model: &str,
+        alias: &str,
+        version: &str,
+        user: &str,
+        now: f64,
+    ) -> Result<ModelVersion>;
+    async fn delete_model_alias(&self, entity: &str, model: &str, alias: &str, user: &str, now: f64) -> Result<()>;
+    async fn model_audit(&self, entity: &str, model: &str) -> Result<Vec<AuditEntry>>;
+}
+
+/// An artifact version by its names; `version` is `vN`, `latest` or an alias.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactKey {
+    pub entity: String,
+    pub project: String,
+    pub name: String,
+    pub version: String,
+}
+
+/// Where a lineage walk starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineageRoot {
+    Version(ArtifactKey),
+    Run(RunRef),
 }
 
 /// Count, minimum, maximum (both ignoring NaN) and last value of one history key of one run.

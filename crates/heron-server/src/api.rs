@@ -67,11 +67,13 @@ pub fn router(state: AppState) -> Router {
             &format!("{run}/files/{{*path}}"),
             get(download_file).put(upload_file).layer(DefaultBodyLimit::disable()),
         )
+        .merge(crate::artifacts::routes())
         .layer(middleware::from_fn_with_state(state.clone(), auth::require_key));
     let api = Router::new()
         .route("/health", get(health))
         .route("/openapi.json", get(openapi))
         .route("/session", post(dashboard::create_session).delete(dashboard::delete_session))
+        .merge(crate::artifacts::blob_routes())
         .merge(protected)
         .fallback(not_found);
     Router::new()
@@ -153,8 +155,8 @@ pub struct ProjectPath {
 #[derive(Deserialize)]
 pub struct RunPath {
     pub(crate) entity: String,
-    project: String,
-    run: String,
+    pub(crate) project: String,
+    pub(crate) run: String,
 }
 
 impl RunPath {

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod api;
+mod artifacts;
 mod auth;
 mod dashboard;
 mod error;
@@ -26,6 +27,7 @@ use heron_store_sqlite::{SqliteOptions, SqliteStore};
 use heron_types::ProjectEvent;
 use tokio::net::TcpListener;
 
+pub use artifacts::collect as collect_garbage;
 pub use auth::KEY_COOKIE;
 pub use error::status_of;
 pub use heron_store_sqlite::Durability;
@@ -87,6 +89,8 @@ pub struct AppState {
     /// Cancelled when the server starts shutting down: ends the event streams so that the
     /// graceful shutdown does not wait on them.
     pub closing: tokio_util::sync::CancellationToken,
+    /// Blob-collection and per-blob locks, and the key that signs blob URLs.
+    pub blob_guard: Arc<artifacts::BlobGuard>,
 }
 
 impl AppState {
@@ -131,7 +135,14 @@ impl AppState {
     pub fn open(config: ServerConfig) -> Result<AppState> {
         let blobs = open_blobs(&config)?;
         let store = open_store(&config)?;
-        Ok(AppState { store, blobs, events: Arc::default(), config: Arc::new(config), closing: Default::default() })
+        Ok(AppState {
+            store,
+            blobs,
+            events: Arc::default(),
+            config: Arc::new(config),
+            closing: Default::default(),
+            blob_guard: artifacts::guard(),
+        })
     }
 }
 
@@ -195,6 +206,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let watcher = tokio::spawn(watch_heartbeats(state.clone()));
+    let collector = tokio::spawn(artifacts::collect_periodically(state.clone()));
     let closing = state.closing.clone();
     let app = router(state);
     let shutdown = async move {
@@ -203,5 +215,6 @@ pub async fn serve(
     };
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     watcher.abort();
+    collector.abort();
     result
 }

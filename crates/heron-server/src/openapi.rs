@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{api, dashboard, export};
+use crate::{api, artifacts, dashboard, export};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,6 +20,15 @@ use crate::{api, dashboard, export};
         api::append_console, api::read_console, api::list_files, api::upload_file, api::download_file,
         dashboard::create_session, dashboard::delete_session, dashboard::set_password,
         dashboard::list_views, dashboard::put_view, dashboard::delete_view, dashboard::importance, dashboard::project_keys,
+        artifacts::list_artifacts, artifacts::blobs_missing, artifacts::storage_report, artifacts::get_artifact,
+        artifacts::delete_artifact, artifacts::list_versions, artifacts::create_version, artifacts::get_version,
+        artifacts::patch_version, artifacts::delete_version, artifacts::version_files, artifacts::version_file,
+        artifacts::version_lineage, artifacts::record_use, artifacts::set_alias, artifacts::delete_alias,
+        artifacts::run_artifacts, artifacts::run_lineage, artifacts::upload_part, artifacts::complete_upload,
+        artifacts::download_blob, artifacts::blob_totals, artifacts::gc,
+        artifacts::list_models, artifacts::create_model, artifacts::get_model, artifacts::delete_model,
+        artifacts::link_model_version, artifacts::unlink_model_version, artifacts::set_model_alias,
+        artifacts::delete_model_alias, artifacts::model_audit,
     ),
     components(schemas(heron_types::ErrorBody, heron_types::RunState, heron_types::Stream, heron_types::ResumeMode)),
     modifiers(&Security),
@@ -28,6 +37,8 @@ use crate::{api, dashboard, export};
         (name = "server"), (name = "accounts"), (name = "projects"), (name = "runs"),
         (name = "history", description = "Metrics: ingest (batched, idempotent by `seq`), raw pages, M4 chart reads, export, live events"),
         (name = "console"), (name = "files"), (name = "views", description = "Named dashboard views of a project"),
+        (name = "artifacts", description = "Versioned, content-addressed artifacts, their blobs and lineage"),
+        (name = "registry", description = "Registered models, their linked versions, aliases and audit trail"),
     )
 )]
 struct ApiDoc;

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod accounts;
+mod artifacts;
 mod cache;
 mod dashboard;
 mod history;
@@ -179,15 +180,17 @@ fn open_connection(path: &Path, options: &SqliteOptions, read_only: bool) -> Res
 
 mod store_impl {
     use async_trait::async_trait;
-    use heron_core::{Result, RunMetric, RunRef, Store, User};
+    use heron_core::{ArtifactKey, LineageRoot, Result, RunMetric, RunRef, Store, User};
     use heron_types::{
-        ChartQuery, ChartResponse, ConsoleAppend, ConsolePage, Entity, HistoryBatch, HistoryPage, IngestAck, KeyInfo,
-        Project, ProjectCreate, ProjectKey, Run, RunFile, RunPatch, RunUpsert, RunUpserted, SavedView, SeriesColumns,
-        Stream, SystemBatch, XAxis,
+        Artifact, ArtifactVersion, AuditEntry, BlobRef, BlobTotals, ChartQuery, ChartResponse, ConsoleAppend,
+        ConsolePage, Entity, HistoryBatch, HistoryPage, IngestAck, KeyInfo, Lineage, ManifestEntry, ModelCreate,
+        ModelVersion, Project, ProjectCreate, ProjectKey, RegisteredModel, Run, RunArtifacts, RunFile, RunPatch,
+        RunUpsert, RunUpserted, SavedView, SeriesColumns, StorageReport, Stream, SystemBatch, VersionCreate,
+        VersionPatch, XAxis,
     };
     use serde_json::Value;
 
-    use crate::{SqliteStore, accounts, dashboard, history, runs};
+    use crate::{SqliteStore, accounts, artifacts, dashboard, history, runs};
 
     /// Charts over at least this many runs are reduced on two threads.
     const PARALLEL_CHART_RUNS: usize = 8;
@@ -469,6 +472,265 @@ mod store_impl {
         async fn run_metrics(&self, entity: &str, project: &str, keys: &[String]) -> Result<Vec<RunMetric>> {
             let (entity, project, keys) = (entity.to_string(), project.to_string(), keys.to_vec());
             self.read(move |conn| dashboard::run_metrics(conn, &entity, &project, &keys)).await
+        }
+
+        // --- blobs ---
+        async fn blobs_held(&self, caller: &User, blobs: &[BlobRef]) -> Result<Vec<Option<u64>>> {
+            let (caller, blobs) = (caller.clone(), blobs.to_vec());
+            self.read(move |conn| artifacts::blobs_held(conn, &caller, &blobs)).await
+        }
+
+        async fn blob_size(&self, sha256: &str) -> Result<Option<u64>> {
+            let sha256 = sha256.to_string();
+            self.read(move |conn| artifacts::blob_size(conn, &sha256)).await
+        }
+
+        async fn record_blob(&self, sha256: &str, size: u64, user_id: i64, now: f64) -> Result<()> {
+            let sha256 = sha256.to_string();
+            self.write(move |conn| artifacts::record_blob(conn, &sha256, size, user_id, now)).await
+        }
+
+        async fn upload_parts(&self, sha256: &str, size: u64) -> Result<Vec<u64>> {
+            let sha256 = sha256.to_string();
+            self.read(move |conn| artifacts::upload_parts(conn, &sha256, size)).await
+        }
+
+        async fn record_upload_part(&self, sha256: &str, size: u64, part: u64, now: f64) -> Result<()> {
+            let sha256 = sha256.to_string();
+            self.write(move |conn| artifacts::record_upload_part(conn, &sha256, size, part, now)).await
+        }
+
+        async fn clear_upload(&self, sha256: &str, size: u64) -> Result<()> {
+            let sha256 = sha256.to_string();
+            self.write(move |conn| artifacts::clear_upload(conn, &sha256, size)).await
+        }
+
+        async fn collect_blobs(&self, before: f64) -> Result<Vec<(String, u64)>> {
+            self.write(move |conn| artifacts::collect_blobs(conn, before)).await
+        }
+
+        async fn abandon_uploads(&self, before: f64) -> Result<Vec<(String, u64, u64)>> {
+            self.write(move |conn| artifacts::abandon_uploads(conn, before)).await
+        }
+
+        async fn blob_totals(&self) -> Result<BlobTotals> {
+            self.read(artifacts::blob_totals).await
+        }
+
+        async fn server_secret(&self, name: &str) -> Result<String> {
+            let name = name.to_string();
+            self.write(move |conn| artifacts::server_secret(conn, &name)).await
+        }
+
+        // --- artifacts ---
+        async fn create_version(
+            &self,
+            entity: &str,
+            project: &str,
+            name: &str,
+            create: &VersionCreate,
+            caller: &User,
+            now: f64,
+        ) -> Result<ArtifactVersion> {
+            let (entity, project, name, create, caller) =
+                (entity.to_string(), project.to_string(), name.to_string(), create.clone(), caller.clone());
+            self.write(move |conn| artifacts::create_version(conn, &entity, &project, &name, &create, &caller, now))
+                .await
+        }
+
+        async fn list_artifacts(&self, entity: &str, project: &str, kind: Option<&str>) -> Result<Vec<Artifact>> {
+            let (entity, project, kind) = (entity.to_string(), project.to_string(), kind.map(str::to_string));
+            self.read(move |conn| artifacts::list_artifacts(conn, &entity, &project, kind.as_deref())).await
+        }
+
+        async fn get_artifact(&self, entity: &str, project: &str, name: &str) -> Result<Artifact> {
+            let (entity, project, name) = (entity.to_string(), project.to_string(), name.to_string());
+            self.read(move |conn| artifacts::get_artifact(conn, &entity, &project, &name)).await
+        }
+
+        async fn delete_artifact(&self, entity: &str, project: &str, name: &str) -> Result<()> {
+            let (entity, project, name) = (entity.to_string(), project.to_string(), name.to_string());
+            self.write(move |conn| artifacts::delete_artifact(conn, &entity, &project, &name)).await
+        }
+
+        async fn list_versions(&self, entity: &str, project: &str, name: &str) -> Result<Vec<ArtifactVersion>> {
+            let (entity, project, name) = (entity.to_string(), project.to_string(), name.to_string());
+            self.read(move |conn| artifacts::list_versions(conn, &entity, &project, &name)).await
+        }
+
+        async fn get_version(&self, entity: &str, project: &str, name: &str, version: &str) -> Result<ArtifactVersion> {
+            let key = key(entity, project, name, version);
+            self.read(move |conn| artifacts::get_version(conn, &key)).await
+        }
+
+        async fn patch_version(
+            &self,
+            entity: &str,
+            project: &str,
+            name: &str,
+            version: &str,
+            patch: &VersionPatch,
+            now: f64,
+        ) -> Result<ArtifactVersion> {
+            let (key, patch) = (key(entity, project, name, version), patch.clone());
+            self.write(move |conn| artifacts::patch_version(conn, &key, &patch, now)).await
+        }
+
+        async fn delete_version(&self, entity: &str, project: &str, name: &str, version: &str) -> Result<()> {
+            let key = key(entity, project, name, version);
+            self.write(move |conn| artifacts::delete_version(conn, &key)).await
+        }
+
+        async fn version_files(
+            &self,
+            entity: &str,
+            project: &str,
+            name: &str,
+            version: &str,
+        ) -> Result<Vec<ManifestEntry>> {
+            let key = key(entity, project, name, version);
+            self.read(move |conn| artifacts::version_files(conn, &key)).await
+        }
+
+        async fn set_alias(
+            &self,
+            entity: &str,
+            project: &str,
+            name: &str,
+            alias: &str,
+            version: &str,
+        ) -> Result<ArtifactVersion> {
+            let (key, alias) = (key(entity, project, name, version), alias.to_string());
+            self.write(move |conn| artifacts::set_alias(conn, &key, &alias)).await
+        }
+
+        async fn delete_alias(&self, entity: &str, project: &str, name: &str, alias: &str) -> Result<()> {
+            let (entity, project, name, alias) =
+                (entity.to_string(), project.to_string(), name.to_string(), alias.to_string());
+            self.write(move |conn| artifacts::delete_alias(conn, &entity, &project, &name, &alias)).await
+        }
+
+        async fn record_use(
+            &self,
+            entity: &str,
+            project: &str,
+            name: &str,
+            version: &str,
+            run: &RunRef,
+            now: f64,
+        ) -> Result<()> {
+            let (key, run) = (key(entity, project, name, version), run.clone());
+            self.write(move |conn| artifacts::record_use(conn, &key, &run, now)).await
+        }
+
+        async fn run_artifacts(&self, run: &RunRef) -> Result<RunArtifacts> {
+            let run = run.clone();
+            self.read(move |conn| artifacts::run_artifacts(conn, &run)).await
+        }
+
+        async fn lineage(&self, root: LineageRoot, up: bool, down: bool, depth: u32) -> Result<Lineage> {
+            self.read(move |conn| artifacts::lineage(conn, &root, up, down, depth)).await
+        }
+
+        async fn storage_report(&self, entity: &str, project: &str) -> Result<StorageReport> {
+            let (entity, project) = (entity.to_string(), project.to_string());
+            self.read(move |conn| artifacts::storage_report(conn, &entity, &project)).await
+        }
+
+        async fn expire_versions(&self, now: f64) -> Result<u64> {
+            self.write(move |conn| artifacts::expire_versions(conn, now)).await
+        }
+
+        // --- model registry ---
+        async fn list_models(&self, entity: &str) -> Result<Vec<RegisteredModel>> {
+            let entity = entity.to_string();
+            self.read(move |conn| artifacts::list_models(conn, &entity)).await
+        }
+
+        async fn create_model(
+            &self,
+            entity: &str,
+            create: &ModelCreate,
+            user: &str,
+            now: f64,
+        ) -> Result<RegisteredModel> {
+            let (entity, create, user) = (entity.to_string(), create.clone(), user.to_string());
+            self.write(move |conn| artifacts::create_model(conn, &entity, &create, &user, now)).await
+        }
+
+        async fn get_model(&self, entity: &str, name: &str) -> Result<RegisteredModel> {
+            let (entity, name) = (entity.to_string(), name.to_string());
+            self.read(move |conn| artifacts::get_model(conn, &entity, &name)).await
+        }
+
+        async fn delete_model(&self, entity: &str, name: &str, user: &str, now: f64) -> Result<()> {
+            let (entity, name, user) = (entity.to_string(), name.to_string(), user.to_string());
+            self.write(move |conn| artifacts::delete_model(conn, &entity, &name, &user, now)).await
+        }
+
+        async fn link_model_version(
+            &self,
+            entity: &str,
+            model: &str,
+            artifact: &ArtifactKey,
+            aliases: &[String],
+            user: &str,
+            now: f64,
+        ) -> Result<(ModelVersion, bool)> {
+            let (entity, model, artifact, aliases, user) =
+                (entity.to_string(), model.to_string(), artifact.clone(), aliases.to_vec(), user.to_string());
+            self.write(move |conn| {
+                artifacts::link_model_version(conn, &entity, &model, &artifact, &aliases, &user, now)
+            })
+            .await
+        }
+
+        async fn unlink_model_version(
+            &self,
+            entity: &str,
+            model: &str,
+            version: &str,
+            user: &str,
+            now: f64,
+        ) -> Result<()> {
+            let (entity, model, version, user) =
+                (entity.to_string(), model.to_string(), version.to_string(), user.to_string());
+            self.write(move |conn| artifacts::unlink_model_version(conn, &entity, &model, &version, &user, now)).await
+        }
+
+        async fn set_model_alias(
+            &self,
+            entity: &str,
+            model: &str,
+            alias: &str,
+            version: &str,
+            user: &str,
+            now: f64,
+        ) -> Result<ModelVersion> {
+            let (entity, model, alias, version, user) =
+                (entity.to_string(), model.to_string(), alias.to_string(), version.to_string(), user.to_string());
+            self.write(move |conn| artifacts::set_model_alias(conn, &entity, &model, &alias, &version, &user, now))
+                .await
+        }
+
+        async fn delete_model_alias(&self, entity: &str, model: &str, alias: &str, user: &str, now: f64) -> Result<()> {
+            let (entity, model, alias, user) =
+                (entity.to_string(), model.to_string(), alias.to_string(), user.to_string());
+            self.write(move |conn| artifacts::delete_model_alias(conn, &entity, &model, &alias, &user, now)).await
+        }
+
+        async fn model_audit(&self, entity: &str, model: &str) -> Result<Vec<AuditEntry>> {
+            let (entity, model) = (entity.to_string(), model.to_string());
+            self.read(move |conn| artifacts::model_audit(conn, &entity, &model)).await
+        }
+    }
+
+    fn key(entity: &str, project: &str, name: &str, version: &str) -> ArtifactKey {
+        ArtifactKey {
+            entity: entity.to_string(),
+            project: project.to_string(),
+            name: name.to_string(),
+            version: version.to_string(),
         }
     }
 }

@@ -148,6 +148,128 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (project_id, name)
     ) WITHOUT ROWID;
     "#,
+    // 3: artifacts (content-addressed blobs, versions, aliases, lineage) and the model registry.
+    r#"
+    CREATE TABLE blobs (
+        sha256 TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        -- manifest entries (of any version) naming this blob
+        refs INTEGER NOT NULL DEFAULT 0,
+        stored_at REAL NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX blobs_unreferenced ON blobs (stored_at) WHERE refs <= 0;
+    -- users who sent a blob's bytes (and so may use it without sending them again)
+    CREATE TABLE blob_holders (
+        sha256 TEXT NOT NULL REFERENCES blobs(sha256) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        PRIMARY KEY (sha256, user_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE upload_parts (
+        sha256 TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        part INTEGER NOT NULL,
+        at REAL NOT NULL,
+        PRIMARY KEY (sha256, size, part)
+    ) WITHOUT ROWID;
+    CREATE TABLE artifacts (
+        id INTEGER PRIMARY KEY,
+        project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        type TEXT NOT NULL,
+        description TEXT,
+        next_index INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        UNIQUE (project_id, name)
+    );
+    CREATE TABLE artifact_versions (
+        id INTEGER PRIMARY KEY,
+        artifact_id INTEGER NOT NULL REFERENCES artifacts(id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        digest TEXT NOT NULL,
+        description TEXT,
+        metadata TEXT NOT NULL DEFAULT '{}',
+        size INTEGER NOT NULL,
+        file_count INTEGER NOT NULL,
+        created_at REAL NOT NULL,
+        created_by TEXT NOT NULL,
+        run_pk INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+        expires_at REAL,
+        UNIQUE (artifact_id, idx)
+    );
+    CREATE INDEX artifact_versions_digest ON artifact_versions (artifact_id, digest);
+    CREATE INDEX artifact_versions_run ON artifact_versions (run_pk);
+    CREATE INDEX artifact_versions_expiry ON artifact_versions (expires_at) WHERE expires_at IS NOT NULL;
+    CREATE TABLE artifact_files (
+        version_id INTEGER NOT NULL REFERENCES artifact_versions(id) ON DELETE CASCADE,
+        path TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT,
+        reference TEXT,
+        digest TEXT,
+        PRIMARY KEY (version_id, path)
+    ) WITHOUT ROWID;
+    CREATE INDEX artifact_files_sha256 ON artifact_files (sha256) WHERE sha256 IS NOT NULL;
+    CREATE TABLE artifact_aliases (
+        artifact_id INTEGER NOT NULL REFERENCES artifacts(id) ON DELETE CASCADE,
+        alias TEXT NOT NULL,
+        version_id INTEGER NOT NULL REFERENCES artifact_versions(id) ON DELETE CASCADE,
+        PRIMARY KEY (artifact_id, alias)
+    ) WITHOUT ROWID;
+    CREATE INDEX artifact_aliases_version ON artifact_aliases (version_id);
+    CREATE TABLE artifact_uses (
+        version_id INTEGER NOT NULL REFERENCES artifact_versions(id) ON DELETE CASCADE,
+        run_pk INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        at REAL NOT NULL,
+        PRIMARY KEY (version_id, run_pk)
+    ) WITHOUT ROWID;
+    CREATE INDEX artifact_uses_run ON artifact_uses (run_pk);
+    CREATE TABLE models (
+        id INTEGER PRIMARY KEY,
+        entity_id INTEGER NOT NULL REFERENCES entities(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        description TEXT,
+        next_index INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        UNIQUE (entity_id, name)
+    );
+    CREATE TABLE model_versions (
+        id INTEGER PRIMARY KEY,
+        model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        artifact_version_id INTEGER NOT NULL REFERENCES artifact_versions(id),
+        linked_at REAL NOT NULL,
+        linked_by TEXT NOT NULL,
+        UNIQUE (model_id, idx),
+        UNIQUE (model_id, artifact_version_id)
+    );
+    CREATE INDEX model_versions_artifact ON model_versions (artifact_version_id);
+    CREATE TABLE model_aliases (
+        model_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+        alias TEXT NOT NULL,
+        model_version_id INTEGER NOT NULL REFERENCES model_versions(id) ON DELETE CASCADE,
+        PRIMARY KEY (model_id, alias)
+    ) WITHOUT ROWID;
+    -- kept when the model is deleted: the trail says who deleted it
+    CREATE TABLE model_audit (
+        id INTEGER PRIMARY KEY,
+        entity_id INTEGER NOT NULL REFERENCES entities(id) ON DELETE CASCADE,
+        model TEXT NOT NULL,
+        at REAL NOT NULL,
+        user TEXT NOT NULL,
+        action TEXT NOT NULL,
+        version TEXT,
+        alias TEXT,
+        previous_version TEXT,
+        artifact TEXT
+    );
+    CREATE INDEX model_audit_model ON model_audit (entity_id, model, id);
+    CREATE TABLE secrets (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {
