@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { LineageNode } from "../api";
-import { artifactUrl, lineageNodeUrl, modelUrl, parseArtifactRef, registryUrl, runUrl } from "./links";
+import { artifactUrl, lineageNodeUrl, modelUrl, parseArtifactRef, registryUrl, runUrl, versionNodeId } from "./links";
 
 describe("dashboard URLs", () => {
   it("encodes each segment", () => {
@@ -17,6 +17,12 @@ describe("dashboard URLs", () => {
     const version: LineageNode = { id: "artifact:e/q/ds:v1", kind: "artifact", entity: "e", project: "q", name: "ds", version: "v1", detail: "dataset" };
     expect(lineageNodeUrl(run)).toBe("/projects/e/p/runs/r1?tab=artifacts");
     expect(lineageNodeUrl(version)).toBe("/projects/e/q/artifacts/ds/v1?tab=lineage");
+  });
+});
+
+describe("versionNodeId", () => {
+  it("names a version as the lineage answer does", () => {
+    expect(versionNodeId("e", "p", "ds", "v3")).toBe("artifact:e/p/ds:v3");
   });
 });
 

@@ -58,7 +58,3 @@ export function parseArtifactRef(text: string): ArtifactRef | null {
 export function versionNodeId(entity: string, project: string, name: string, version: string): string {
   return `artifact:${entity}/${project}/${name}:${version}`;
 }
-
-export function runNodeId(entity: string, project: string, run: string): string {
-  return `run:${entity}/${project}/${run}`;
-}
