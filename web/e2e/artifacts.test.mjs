@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { crc32, deflateSync } from "node:zlib";
 import { after, before, describe, test } from "node:test";
 import { ENTITY, launchBrowser, signedInPage, startServer } from "./harness.mjs";
 
@@ -11,11 +12,30 @@ const PROJECT = "e2e-artifacts";
 const ARTIFACT = "training-data";
 const MODEL = "classifier";
 
-// An 8×8 PNG.
-const PNG = Buffer.from(
-  "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAF0lEQVR4nGP4z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==",
-  "base64",
-);
+/** A solid-colour 8×8 PNG (RGB), so that the preview shows something to look at. */
+function solidPng(red, green, blue) {
+  const chunk = (type, data) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(Buffer.concat([Buffer.from(type), data])));
+    return Buffer.concat([length, Buffer.from(type), data, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(8, 0);
+  header.writeUInt32BE(8, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8 bits per channel, RGB, no interlace
+  const row = Buffer.from([0, ...Array.from({ length: 8 }, () => [red, green, blue]).flat()]);
+  const pixels = deflateSync(Buffer.concat(Array.from({ length: 8 }, () => row)));
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", header),
+    chunk("IDAT", pixels),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+}
+
+const PNG = solidPng(36, 99, 235);
 const CSV = "epoch,loss,note\n" + Array.from({ length: 150 }, (_, i) => `${i},${(1 / (i + 1)).toFixed(4)},"row ${i}, quoted"`).join("\n") + "\n";
 const V0_FILES = {
   "notes/readme.txt": Buffer.from("first cut of the training data\nsecond line\n"),
@@ -148,7 +168,8 @@ describe("artifact browser", () => {
     // The first 100 of 150 rows, a quoted comma kept in its cell.
     assert.equal(await table.locator("tbody tr").count(), 100);
     assert.equal(await table.locator("tbody tr").first().locator("td").nth(3).textContent(), "row 0, quoted");
-    assert.match(await page.getByTestId("preview-table-note").textContent(), /only the first 100/);
+    assert.match(await page.getByTestId("preview-table-note").textContent(), /^The first 100 rows; the file has more\.$/);
+    await screenshot(page, "artifact-csv");
 
     await page.locator('[data-testid="artifact-file"][data-path="images/plot.png"] [data-testid="file-open"]').click();
     const image = page.getByTestId("preview-image");
@@ -158,6 +179,14 @@ describe("artifact browser", () => {
       return img && img.complete && img.naturalWidth > 0;
     });
     assert.deepEqual(await image.evaluate((img) => [img.naturalWidth, img.naturalHeight]), [8, 8]);
+    const pixel = await image.evaluate((img) => {
+      const canvas = document.createElement("canvas");
+      canvas.width = canvas.height = 8;
+      const context = canvas.getContext("2d");
+      context.drawImage(img, 0, 0);
+      return [...context.getImageData(4, 4, 1, 1).data];
+    });
+    assert.deepEqual(pixel, [36, 99, 235, 255]);
     await screenshot(page, "artifact-files");
 
     // The download link is the signed URL and answers the bytes without the cookie's help.
@@ -214,6 +243,7 @@ describe("artifact browser", () => {
     const mine = report.artifacts.find((a) => a.name === ARTIFACT);
     assert.ok(mine.stored_bytes < mine.logical_bytes, "v1 shares two files with v0");
     assert.match(await row.textContent(), /dataset\s*2/);
+    await screenshot(page, "storage");
     await page.close();
   });
 });

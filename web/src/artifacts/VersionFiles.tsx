@@ -303,8 +303,7 @@ function TablePreview(props: { table: Table }) {
         </table>
       </div>
       <div className="muted small" data-testid="preview-table-note">
-        {body.length} row{body.length === 1 ? "" : "s"}
-        {more ? `; only the first ${body.length} are shown` : ""}.
+        {more ? `The first ${body.length} rows; the file has more.` : `${body.length} row${body.length === 1 ? "" : "s"}.`}
       </div>
     </>
   );
