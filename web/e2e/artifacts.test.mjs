@@ -223,6 +223,13 @@ describe("artifact browser", () => {
     assert.ok((await graph.getByTestId("lineage-edge").count()) >= 2);
     await screenshot(page, "artifact-lineage");
 
+    // "What it came from" keeps the producer and drops the consumer; the choice is in the URL.
+    await page.getByTestId("lineage-direction").selectOption("up");
+    await graph.locator(`[data-node-id="${consumer}"]`).waitFor({ state: "detached" });
+    assert.equal(await graph.locator(`[data-node-id="${producer}"]`).count(), 1);
+    assert.equal(new URL(page.url()).searchParams.get("direction"), "up");
+    await page.getByTestId("lineage-direction").selectOption("both");
+
     await graph.locator(`[data-node-id="${consumer}"]`).click();
     await page.getByTestId("run-page").waitFor();
     assert.equal(new URL(page.url()).pathname, `/projects/${ENTITY}/${PROJECT}/runs/consumer`);

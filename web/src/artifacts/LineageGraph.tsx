@@ -2,9 +2,12 @@
 // left (where things came from) to right (what came of them). Clicking a node opens its page.
 import { useEffect, useId, useMemo, useState, type KeyboardEvent } from "react";
 import { api, ApiError, type Lineage, type LineageDirection, type LineageNode } from "../api";
-import { navigate } from "../router";
+import { navigate, useQueryParam } from "../router";
 import { edgePath, layoutGraph } from "./lineage";
 import { lineageNodeUrl } from "./links";
+
+const DEPTHS = [1, 2, 3, 5, 10, 20];
+const DEFAULT_DEPTH = 10;
 
 /** Characters of a label that fit a node box (12.5 px bold text in 172 px, less the padding). */
 const LABEL_CHARS = 21;
@@ -18,8 +21,11 @@ export function LineageView(props: { source: LineageSource }) {
   const { source } = props;
   const [lineage, setLineage] = useState<Lineage | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [direction, setDirection] = useState<LineageDirection>("both");
-  const [depth, setDepth] = useState(10);
+  // Kept in the URL like every other view setting.
+  const [directionParam, setDirectionParam] = useQueryParam("direction");
+  const [depthParam, setDepthParam] = useQueryParam("depth");
+  const direction: LineageDirection = directionParam === "up" || directionParam === "down" ? directionParam : "both";
+  const depth = DEPTHS.includes(Number(depthParam)) ? Number(depthParam) : DEFAULT_DEPTH;
   const sourceKey = JSON.stringify(source);
 
   useEffect(() => {
@@ -45,7 +51,11 @@ export function LineageView(props: { source: LineageSource }) {
         <h3>Lineage</h3>
         <label className="small muted">
           Show{" "}
-          <select value={direction} onChange={(e) => setDirection(e.target.value as LineageDirection)} data-testid="lineage-direction">
+          <select
+            value={direction}
+            onChange={(e) => setDirectionParam(e.target.value === "both" ? null : e.target.value)}
+            data-testid="lineage-direction"
+          >
             <option value="both">inputs and outputs</option>
             <option value="up">what it came from</option>
             <option value="down">what came of it</option>
@@ -53,8 +63,12 @@ export function LineageView(props: { source: LineageSource }) {
         </label>
         <label className="small muted">
           Depth{" "}
-          <select value={depth} onChange={(e) => setDepth(Number(e.target.value))}>
-            {[1, 2, 3, 5, 10, 20].map((d) => (
+          <select
+            value={depth}
+            onChange={(e) => setDepthParam(Number(e.target.value) === DEFAULT_DEPTH ? null : e.target.value)}
+            data-testid="lineage-depth"
+          >
+            {DEPTHS.map((d) => (
               <option key={d} value={d}>
                 {d}
               </option>
