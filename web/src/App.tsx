@@ -1,5 +1,7 @@
 import { useEffect, useState } from "react";
 import { api, type Viewer } from "./api";
+import { ArtifactPage } from "./artifacts/ArtifactPage";
+import { ModelPage, RegistryPage } from "./registry/Registry";
 import { Compare } from "./run/Compare";
 import { Projects } from "./pages/Projects";
 import { SignIn } from "./pages/SignIn";
@@ -38,6 +40,16 @@ export function App() {
     page = <Compare entity={params.entity!} project={params.project!} />;
   else if ((params = matchPath("/projects/:entity/:project/runs/:run", path)))
     page = <RunPage key={params.run} entity={params.entity!} project={params.project!} runId={params.run!} />;
+  else if ((params = matchPath("/projects/:entity/:project/artifacts/:name", path)))
+    page = <ArtifactPage key={params.name} entity={params.entity!} project={params.project!} name={params.name!} version={null} />;
+  else if ((params = matchPath("/projects/:entity/:project/artifacts/:name/:version", path)))
+    page = (
+      <ArtifactPage key={params.name} entity={params.entity!} project={params.project!} name={params.name!} version={params.version!} />
+    );
+  // After every `/projects/...` route, so that an entity called "projects" cannot hide them.
+  else if ((params = matchPath("/:entity/registry", path))) page = <RegistryPage key={params.entity} entity={params.entity!} />;
+  else if ((params = matchPath("/:entity/registry/:model", path)))
+    page = <ModelPage key={`${params.entity}/${params.model}`} entity={params.entity!} model={params.model!} />;
 
   return (
     <div className="app">

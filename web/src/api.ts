@@ -194,6 +194,149 @@ export interface ImportanceResponse {
   params: ParamImportance[];
 }
 
+/** One artifact: a name in a project, of one type, with versions `v0..vN`. */
+export interface Artifact {
+  entity: string;
+  project: string;
+  name: string;
+  type: string;
+  description: string | null;
+  /** Versions that exist now. */
+  versions: number;
+  /** Index of the version `latest` points at. */
+  latest: number | null;
+  /** Bytes of every version (a file shared between versions counted in each). */
+  size: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ArtifactVersion {
+  entity: string;
+  project: string;
+  name: string;
+  type: string;
+  /** `v0`, `v1`, ... */
+  version: string;
+  index: number;
+  /** sha256 of the manifest: equal digests mean equal contents. */
+  digest: string;
+  description: string | null;
+  metadata: JsonObject;
+  /** `latest` included when it points here. */
+  aliases: string[];
+  size: number;
+  file_count: number;
+  created_at: string;
+  created_by: string;
+  /** Id of the run (in the artifact's project) that produced it. */
+  run: string | null;
+  expires_at: string | null;
+  created?: boolean;
+}
+
+/**
+ * A file of a version: stored (`sha256`, and a signed download `url` relative to the server) or
+ * a reference (`reference` URI and the `digest` it was tracked by; its bytes are elsewhere).
+ */
+export interface ArtifactFile {
+  path: string;
+  size: number;
+  sha256?: string;
+  reference?: string;
+  digest?: string;
+  url?: string;
+}
+
+export interface LineageNode {
+  /** `run:entity/project/run` or `artifact:entity/project/name:vN`. */
+  id: string;
+  kind: "run" | "artifact";
+  entity: string;
+  project: string;
+  /** Run id, or artifact name. */
+  name: string;
+  /** `vN` for an artifact version. */
+  version: string | null;
+  /** The artifact's type, or the run's state. */
+  detail: string;
+}
+
+/** `from` → `to`: a run `produced` a version, or a version was `used` by a run. */
+export interface LineageEdge {
+  from: string;
+  to: string;
+  kind: "produced" | "used" | string;
+}
+
+export interface Lineage {
+  /** The node asked about. */
+  root: string;
+  nodes: LineageNode[];
+  edges: LineageEdge[];
+}
+
+export type LineageDirection = "up" | "down" | "both";
+
+export interface RunArtifacts {
+  produced: ArtifactVersion[];
+  used: ArtifactVersion[];
+}
+
+export interface ArtifactStorage {
+  name: string;
+  type: string;
+  versions: number;
+  /** Sum of every version's size. */
+  logical_bytes: number;
+  /** Bytes of the distinct blobs its versions hold. */
+  stored_bytes: number;
+  /** Bytes no other artifact holds: freed if it is deleted. */
+  exclusive_bytes: number;
+}
+
+export interface StorageReport {
+  /** Largest `stored_bytes` first. */
+  artifacts: ArtifactStorage[];
+  logical_bytes: number;
+  stored_bytes: number;
+  /** Run files, which are not deduplicated. */
+  run_file_bytes: number;
+}
+
+export interface ModelVersion {
+  /** `v0`, `v1`, ... numbered in the model. */
+  version: string;
+  index: number;
+  /** The linked artifact version as `entity/project/name:vN`. */
+  artifact: string;
+  aliases: string[];
+  linked_at: string;
+  linked_by: string;
+}
+
+export interface RegisteredModel {
+  entity: string;
+  name: string;
+  description: string | null;
+  versions: ModelVersion[];
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AuditEntry {
+  at: string;
+  user: string;
+  /** `create`, `link`, `unlink`, `alias_set`, `alias_remove`, `delete`. */
+  action: string;
+  version: string | null;
+  alias: string | null;
+  /** For `alias_set`: the version the alias left (none when it was new). */
+  previous_version: string | null;
+  /** For `link` / `unlink`: the artifact version. */
+  artifact: string | null;
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -246,6 +389,27 @@ export function runPath(entity: string, project: string, run: string): string {
   return `${projectPath(entity, project)}/runs/${seg(run)}`;
 }
 
+export function artifactPath(entity: string, project: string, name: string): string {
+  return `${projectPath(entity, project)}/artifacts/${seg(name)}`;
+}
+
+function versionPath(entity: string, project: string, name: string, version: string): string {
+  return `${artifactPath(entity, project, name)}/versions/${seg(version)}`;
+}
+
+function modelPath(entity: string, model: string): string {
+  return `/entities/${seg(entity)}/models/${seg(model)}`;
+}
+
+/**
+ * A signed blob URL as the server lists it (relative to the server, `/api/v1/blobs/...`) as a
+ * link the browser can follow; it needs no key.
+ */
+export function blobUrl(url: string): string {
+  if (/^[a-z]+:\/\//i.test(url) || url.startsWith("/api/")) return url;
+  return `/api/v1${url.startsWith("/") ? "" : "/"}${url}`;
+}
+
 export const api = {
   signIn: (body: { key: string } | { user: string; password: string }) => request<Viewer>("POST", "/session", body),
   signOut: () => request<void>("DELETE", "/session"),
@@ -296,6 +460,41 @@ export const api = {
     `/api/v1${runPath(entity, project, run)}/files/${path.split("/").map(seg).join("/")}`,
   exportUrl: (entity: string, project: string, run: string, format: "csv" | "parquet") =>
     `/api/v1${runPath(entity, project, run)}/history/export?format=${format}`,
+  artifacts: (entity: string, project: string, type?: string) =>
+    request<Artifact[]>("GET", `${projectPath(entity, project)}/artifacts${type ? `?type=${seg(type)}` : ""}`),
+  artifact: (entity: string, project: string, name: string) =>
+    request<Artifact>("GET", artifactPath(entity, project, name)),
+  artifactVersions: (entity: string, project: string, name: string) =>
+    request<ArtifactVersion[]>("GET", `${artifactPath(entity, project, name)}/versions`),
+  artifactVersion: (entity: string, project: string, name: string, version: string) =>
+    request<ArtifactVersion>("GET", versionPath(entity, project, name, version)),
+  artifactFiles: (entity: string, project: string, name: string, version: string) =>
+    request<ArtifactFile[]>("GET", `${versionPath(entity, project, name, version)}/files`),
+  versionLineage: (entity: string, project: string, name: string, version: string, direction: LineageDirection = "both", depth = 10) =>
+    request<Lineage>("GET", `${versionPath(entity, project, name, version)}/lineage?direction=${direction}&depth=${depth}`),
+  setArtifactAlias: (entity: string, project: string, name: string, alias: string, version: string) =>
+    request<ArtifactVersion>("PUT", `${artifactPath(entity, project, name)}/aliases/${seg(alias)}`, { version }),
+  removeArtifactAlias: (entity: string, project: string, name: string, alias: string) =>
+    request<void>("DELETE", `${artifactPath(entity, project, name)}/aliases/${seg(alias)}`),
+  runArtifacts: (entity: string, project: string, run: string) =>
+    request<RunArtifacts>("GET", `${runPath(entity, project, run)}/artifacts`),
+  runLineage: (entity: string, project: string, run: string, direction: LineageDirection = "both", depth = 10) =>
+    request<Lineage>("GET", `${runPath(entity, project, run)}/lineage?direction=${direction}&depth=${depth}`),
+  storage: (entity: string, project: string) => request<StorageReport>("GET", `${projectPath(entity, project)}/storage`),
+  models: (entity: string) => request<RegisteredModel[]>("GET", `/entities/${seg(entity)}/models`),
+  model: (entity: string, model: string) => request<RegisteredModel>("GET", modelPath(entity, model)),
+  createModel: (entity: string, name: string, description?: string) =>
+    request<RegisteredModel>("POST", `/entities/${seg(entity)}/models`, { name, description: description || null }),
+  /** `artifact` is `project/name:version` in the model's entity, or `entity/project/name:version`. */
+  linkModelVersion: (entity: string, model: string, artifact: string, aliases: string[] = []) =>
+    request<ModelVersion>("POST", `${modelPath(entity, model)}/versions`, { artifact, aliases }),
+  unlinkModelVersion: (entity: string, model: string, version: string) =>
+    request<void>("DELETE", `${modelPath(entity, model)}/versions/${seg(version)}`),
+  setModelAlias: (entity: string, model: string, alias: string, version: string) =>
+    request<ModelVersion>("PUT", `${modelPath(entity, model)}/aliases/${seg(alias)}`, { version }),
+  removeModelAlias: (entity: string, model: string, alias: string) =>
+    request<void>("DELETE", `${modelPath(entity, model)}/aliases/${seg(alias)}`),
+  modelAudit: (entity: string, model: string) => request<AuditEntry[]>("GET", `${modelPath(entity, model)}/audit`),
 };
 
 /**

@@ -1,6 +1,7 @@
 // The projects of every entity the viewer belongs to, and the viewer's account (password).
 import { useEffect, useState, type FormEvent } from "react";
 import { api, ApiError, projectPath, type Project, type Viewer } from "../api";
+import { registryUrl } from "../artifacts/links";
 import { Link } from "../router";
 import "./pages.css";
 
@@ -45,7 +46,12 @@ export function Projects(props: { viewer: Viewer | null }) {
       ) : (
         lists.map((list) => (
           <section key={list.entity} className="entity" data-testid="entity-projects" data-entity={list.entity}>
-            {(viewer.entities.length > 1 || list.entity !== viewer.name) && <h2>{list.entity}</h2>}
+            <div className="entity-head">
+              {(viewer.entities.length > 1 || list.entity !== viewer.name) && <h2>{list.entity}</h2>}
+              <Link to={registryUrl(list.entity)} className="registry-link" data-testid="registry-link">
+                Model registry
+              </Link>
+            </div>
             {list.error && <p className="error">{list.error}</p>}
             {list.projects === null && !list.error && <p className="muted">Loading…</p>}
             {list.projects && list.projects.length === 0 && <p className="muted">No projects yet.</p>}

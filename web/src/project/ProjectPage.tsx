@@ -1,10 +1,13 @@
 import { Analysis } from "../analysis/Analysis";
+import { ArtifactsTab } from "../artifacts/ArtifactsTab";
+import { StorageView } from "../artifacts/StorageView";
 import { Workspace } from "../charts/Workspace";
 import { Link, useQueryParam } from "../router";
 import { RunsTable } from "../table/RunsTable";
 import { ProjectProvider, useProject } from "./state";
 
-type Tab = "workspace" | "table" | "analysis";
+const TABS = ["workspace", "table", "analysis", "artifacts", "storage"] as const;
+type Tab = (typeof TABS)[number];
 
 export function ProjectPage(props: { entity: string; project: string }) {
   return (
@@ -17,7 +20,7 @@ export function ProjectPage(props: { entity: string; project: string }) {
 function ProjectBody() {
   const state = useProject();
   const [tabParam, setTab] = useQueryParam("tab");
-  const tab: Tab = tabParam === "table" || tabParam === "analysis" ? tabParam : "workspace";
+  const tab: Tab = (TABS as readonly string[]).includes(tabParam ?? "") ? (tabParam as Tab) : "workspace";
   return (
     <div className="project">
       <div className="project-head">
@@ -25,12 +28,13 @@ function ProjectBody() {
           <Link to="/">{state.entity}</Link> / {state.project}
         </h1>
         <nav className="tabs" role="tablist">
-          {(["workspace", "table", "analysis"] as const).map((name) => (
+          {TABS.map((name) => (
             <button
               key={name}
               role="tab"
               aria-selected={tab === name}
               className={tab === name ? "tab active" : "tab"}
+              data-testid={`project-tab-${name}`}
               onClick={() => setTab(name === "workspace" ? null : name)}
             >
               {name[0]!.toUpperCase() + name.slice(1)}
@@ -50,6 +54,8 @@ function ProjectBody() {
       )}
       {tab === "table" && <RunsTable />}
       {tab === "analysis" && <Analysis />}
+      {tab === "artifacts" && <ArtifactsTab entity={state.entity} project={state.project} />}
+      {tab === "storage" && <StorageView entity={state.entity} project={state.project} />}
     </div>
   );
 }

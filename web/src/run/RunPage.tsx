@@ -7,6 +7,7 @@ import { defaultColor, loadColors } from "../colors";
 import { fieldValue, formatValue } from "../fields";
 import { Crumbs } from "./Crumbs";
 import { Link, useQueryParam } from "../router";
+import { RunArtifactsView } from "../artifacts/RunArtifacts";
 import { ComparePicker } from "./ComparePicker";
 import { ConsoleView } from "./ConsoleView";
 import { FilesView } from "./FilesView";
@@ -16,7 +17,7 @@ import { runDuration } from "../fields";
 import { formatDuration, formatTime, runHost } from "./compare";
 import "./run.css";
 
-const TABS = ["overview", "charts", "system", "console", "files"] as const;
+const TABS = ["overview", "charts", "system", "console", "files", "artifacts"] as const;
 type Tab = (typeof TABS)[number];
 
 /** Minimum time between re-reads triggered by a burst of `points` events. */
@@ -134,6 +135,7 @@ export function RunPage(props: { entity: string; project: string; runId: string 
       {tab === "system" && <RunCharts run={run} stream="system" color={color} tick={pointsTick} />}
       {tab === "console" && <ConsoleView run={run} />}
       {tab === "files" && <FilesView run={run} tick={run.state === "running" ? pointsTick : 0} />}
+      {tab === "artifacts" && <RunArtifactsView run={run} />}
     </div>
   );
 }

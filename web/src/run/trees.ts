@@ -2,12 +2,18 @@
 import type { Json, RunFile } from "../api";
 import { formatValue } from "../fields";
 
-export interface FolderNode {
+/** What a file tree needs of a file: run files and artifact manifest entries both fit. */
+export interface TreeFile {
+  path: string;
+  size: number;
+}
+
+export interface FolderNode<F extends TreeFile = RunFile> {
   name: string;
   /** The folder's path without a trailing slash; "" for the root. */
   path: string;
-  folders: FolderNode[];
-  files: RunFile[];
+  folders: FolderNode<F>[];
+  files: F[];
   /** Bytes of every file below. */
   size: number;
   /** Files below, at any depth. */
@@ -15,8 +21,8 @@ export interface FolderNode {
 }
 
 /** Files grouped into folders by the `/`s of their paths, folders first, both by name. */
-export function fileTree(files: RunFile[]): FolderNode {
-  const root: FolderNode = { name: "", path: "", folders: [], files: [], size: 0, count: 0 };
+export function fileTree<F extends TreeFile>(files: readonly F[]): FolderNode<F> {
+  const root: FolderNode<F> = { name: "", path: "", folders: [], files: [], size: 0, count: 0 };
   for (const file of files) {
     const parts = file.path.split("/").filter(Boolean);
     let node = root;
@@ -35,7 +41,7 @@ export function fileTree(files: RunFile[]): FolderNode {
     }
     node.files.push(file);
   }
-  const sort = (node: FolderNode) => {
+  const sort = (node: FolderNode<F>) => {
     node.folders.sort((a, b) => a.name.localeCompare(b.name));
     node.files.sort((a, b) => a.path.localeCompare(b.path));
     node.folders.forEach(sort);
@@ -49,16 +55,18 @@ export function baseName(path: string): string {
   return parts[parts.length - 1] ?? path;
 }
 
+/** A size in binary units, with one decimal below 10 (`512 B`, `2.0 KiB`, `300 MiB`). */
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
+  const units = ["KiB", "MiB", "GiB", "TiB", "PiB"];
   let value = bytes / 1024;
   let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
+  // Move up a unit before rounding could show 1024 of this one.
+  while (value >= 1023.5 && unit < units.length - 1) {
     value /= 1024;
     unit++;
   }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+  return `${value.toFixed(value < 9.95 ? 1 : 0)} ${units[unit]}`;
 }
 
 export function isBranch(value: Json | undefined): value is { [key: string]: Json } | Json[] {
