@@ -607,7 +607,19 @@ impl Artifacts {
         run: Option<&str>,
     ) -> Result<LogReport, Error> {
         let staged = self.stage(artifact, aliases)?;
-        self.log_staged(entity, project, &staged, run)
+        self.log_staged(entity, project, &staged, run).map_err(|error| {
+            if error.is_transient() {
+                Error {
+                    message: format!(
+                        "{}; the parts the server received are kept: log the artifact again (the same command) to send only the rest",
+                        error.message
+                    ),
+                    ..error
+                }
+            } else {
+                error
+            }
+        })
     }
 
     /// Checks and hashes an artifact: what `log_staged` sends, now or later (an offline run
