@@ -765,7 +765,14 @@ pub struct LineageParams {
     depth: Option<u32>,
 }
 
-async fn lineage(state: &AppState, root: LineageRoot, params: &LineageParams) -> ApiResult<Json<Lineage>> {
+/// The lineage graph as `caller` may see it: runs and versions of entities they are not a
+/// member of are left out (with their edges), though the walk passes through them.
+async fn lineage(
+    state: &AppState,
+    caller: &Caller,
+    root: LineageRoot,
+    params: &LineageParams,
+) -> ApiResult<Json<Lineage>> {
     let (up, down) = match params.direction.as_deref().unwrap_or("both") {
         "up" => (true, false),
         "down" => (false, true),
@@ -776,7 +783,15 @@ async fn lineage(state: &AppState, root: LineageRoot, params: &LineageParams) ->
     if !(1..=100).contains(&depth) {
         return Err(Error::invalid("depth must be 1 to 100").into());
     }
-    Ok(Json(state.store.lineage(root, up, down, depth).await?))
+    let mut graph = state.store.lineage(root, up, down, depth).await?;
+    if !caller.user.admin {
+        let visible: std::collections::HashSet<String> =
+            state.store.entities_of(caller.user.id).await?.into_iter().collect();
+        graph.nodes.retain(|node| visible.contains(&node.entity));
+        let kept: std::collections::HashSet<&str> = graph.nodes.iter().map(|n| n.id.as_str()).collect();
+        graph.edges.retain(|edge| kept.contains(edge.from.as_str()) && kept.contains(edge.to.as_str()));
+    }
+    Ok(Json(graph))
 }
 
 #[utoipa::path(get, path = "/api/v1/projects/{entity}/{project}/artifacts/{name}/versions/{version}/lineage", tag = "artifacts",
@@ -789,7 +804,7 @@ pub async fn version_lineage(
     ApiQuery(params): ApiQuery<LineageParams>,
 ) -> ApiResult<Json<Lineage>> {
     state.authorize(&caller, &path.entity).await?;
-    lineage(&state, LineageRoot::Version(path.key()), &params).await
+    lineage(&state, &caller, LineageRoot::Version(path.key()), &params).await
 }
 
 #[utoipa::path(get, path = "/api/v1/projects/{entity}/{project}/runs/{run}/lineage", tag = "artifacts",
@@ -802,7 +817,7 @@ pub async fn run_lineage(
     ApiQuery(params): ApiQuery<LineageParams>,
 ) -> ApiResult<Json<Lineage>> {
     state.authorize(&caller, &path.entity).await?;
-    lineage(&state, LineageRoot::Run(path.run_ref()), &params).await
+    lineage(&state, &caller, LineageRoot::Run(path.run_ref()), &params).await
 }
 
 #[utoipa::path(get, path = "/api/v1/projects/{entity}/{project}/storage", tag = "artifacts",

@@ -419,6 +419,16 @@ async fn lineage_is_walked_both_ways() {
     let train = server.get("/projects/admin/p/runs/train/artifacts").await;
     assert_eq!(train["produced"][0]["name"], "net");
     assert_eq!(train["used"][0]["name"], "raw");
+    // Bob's run used admin's data: bob's lineage leaves out what he may not see; admin sees all.
+    let bob = server.post("/users", json!({"name": "bob"})).await["api_key"].as_str().unwrap().to_string();
+    let (status, _) = server.call_with_key(&bob, Method::POST, "/projects/bob/q/runs", Some(json!({"id": "r1"}))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    server.post("/projects/admin/p/artifacts/raw/versions/v0/uses", json!({"run": "bob/q/r1"})).await;
+    let (_, seen) = server.call_with_key(&bob, Method::GET, "/projects/bob/q/runs/r1/lineage?direction=up", None).await;
+    assert_eq!((seen["nodes"].as_array().unwrap().len(), seen["edges"].as_array().unwrap().len()), (1, 0), "{seen}");
+    let all = server.get("/projects/bob/q/runs/r1/lineage?direction=up").await;
+    assert_eq!(all["nodes"].as_array().unwrap().len(), 3, "{all}");
+
     let (status, body) = server.call(Method::GET, "/projects/admin/p/runs/prep/lineage?direction=sideways", None).await;
     assert_error(status, &body, StatusCode::UNPROCESSABLE_ENTITY, "invalid_argument");
 }
