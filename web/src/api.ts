@@ -258,6 +258,8 @@ export interface LineageNode {
   name: string;
   /** `vN` for an artifact version. */
   version: string | null;
+  /** What to show: the run's display name, or `name:vN`. */
+  label: string;
   /** The artifact's type, or the run's state. */
   detail: string;
 }

@@ -386,6 +386,8 @@ async fn lineage_is_walked_both_ways() {
     let up = server.get("/projects/admin/p/artifacts/net/versions/v0/lineage?direction=up").await;
     let ids: Vec<&str> = up["nodes"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["artifact:admin/p/net:v0", "run:admin/p/train", "artifact:admin/p/raw:v0", "run:admin/p/prep"]);
+    let labels: Vec<&str> = up["nodes"].as_array().unwrap().iter().map(|n| n["label"].as_str().unwrap()).collect();
+    assert_eq!(labels[..3], ["net:v0", "train", "raw:v0"]);
     let edges: Vec<(String, String, String)> = up["edges"]
         .as_array()
         .unwrap()

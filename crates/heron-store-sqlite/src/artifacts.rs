@@ -733,6 +733,7 @@ fn node_of(conn: &Connection, node: Node) -> Result<LineageNode> {
             Ok(LineageNode {
                 id: format!("run:{}/{}/{}", run.entity, run.project, run.id),
                 kind: "run".into(),
+                label: run.name,
                 entity: run.entity,
                 project: run.project,
                 name: run.id,
@@ -745,6 +746,7 @@ fn node_of(conn: &Connection, node: Node) -> Result<LineageNode> {
             Ok(LineageNode {
                 id: format!("artifact:{}/{}/{}:{}", v.entity, v.project, v.name, v.version),
                 kind: "artifact".into(),
+                label: format!("{}:{}", v.name, v.version),
                 entity: v.entity,
                 project: v.project,
                 name: v.name,

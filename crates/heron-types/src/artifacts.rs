@@ -242,6 +242,8 @@ pub struct LineageNode {
     pub name: String,
     /// `vN` for an artifact version.
     pub version: Option<String>,
+    /// What to show: the run's display name, or `name:vN`.
+    pub label: String,
     /// The artifact's type, or the run's state.
     pub detail: String,
 }

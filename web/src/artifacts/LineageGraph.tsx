@@ -95,7 +95,7 @@ function shorten(text: string, chars: number): string {
 }
 
 function nodeTitle(node: LineageNode): string {
-  return node.kind === "artifact" ? `${node.name}:${node.version ?? "?"}` : node.name;
+  return node.label;
 }
 
 /** The graph itself; `selected` (default: the node asked about) is highlighted. */

@@ -13,8 +13,8 @@ describe("dashboard URLs", () => {
   });
 
   it("sends a lineage node to its page", () => {
-    const run: LineageNode = { id: "run:e/p/r1", kind: "run", entity: "e", project: "p", name: "r1", version: null, detail: "finished" };
-    const version: LineageNode = { id: "artifact:e/q/ds:v1", kind: "artifact", entity: "e", project: "q", name: "ds", version: "v1", detail: "dataset" };
+    const run: LineageNode = { id: "run:e/p/r1", kind: "run", entity: "e", project: "p", name: "r1", version: null, label: "first run", detail: "finished" };
+    const version: LineageNode = { id: "artifact:e/q/ds:v1", kind: "artifact", entity: "e", project: "q", name: "ds", version: "v1", label: "ds:v1", detail: "dataset" };
     expect(lineageNodeUrl(run)).toBe("/projects/e/p/runs/r1?tab=artifacts");
     expect(lineageNodeUrl(version)).toBe("/projects/e/q/artifacts/ds/v1?tab=lineage");
   });
