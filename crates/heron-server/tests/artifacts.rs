@@ -282,10 +282,26 @@ async fn a_part_with_the_wrong_bytes_is_refused_and_parts_that_do_not_add_up_are
     let (status, body) = decode(server.client.post(&complete).send().await.unwrap()).await;
     assert_error(status, &body, StatusCode::UNPROCESSABLE_ENTITY, "invalid_argument");
     assert_eq!(totals(&server).await, (0, 0));
-    assert_eq!(missing(&server, &server.key, "p", &[("f", data)]).await[0]["received"], json!([]));
+    assert_eq!(missing(&server, &server.key, "p", &[("f", data.clone())]).await[0]["received"], json!([]));
     // A part longer than its size is cut off.
     let (status, _) = put_part(&server, &upload, 1, vec![0; 11]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Good parts, hashed as they arrive; then part 0 is sent again with other bytes of the same
+    // size: completion must see the bytes now stored, not the hash of the first ones.
+    put_part(&server, &upload, 0, data[..PART].to_vec()).await;
+    put_part(&server, &upload, 1, data[PART..].to_vec()).await;
+    put_part(&server, &upload, 0, bytes(7, PART)).await;
+    let (status, body) = decode(server.client.post(&complete).send().await.unwrap()).await;
+    assert_error(status, &body, StatusCode::UNPROCESSABLE_ENTITY, "invalid_argument");
+    assert_eq!(totals(&server).await, (0, 0));
+    // Sent right, it is stored, and reads back whole.
+    put_part(&server, &upload, 0, data[..PART].to_vec()).await;
+    put_part(&server, &upload, 1, data[PART..].to_vec()).await;
+    let (status, body) = decode(server.client.post(&complete).send().await.unwrap()).await;
+    assert_eq!((status, body["stored"].as_bool()), (StatusCode::OK, Some(true)), "{body}");
+    let (status, _) = create_version(&server, "p", "f", json!({"type": "model", "files": [entry("f", &data)]})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(download(&server, "p", "f", "v0", "f").await.1 == data);
 }
 
 #[tokio::test]
