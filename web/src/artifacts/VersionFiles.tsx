@@ -141,7 +141,7 @@ function Folder(props: { node: FolderNode<ArtifactFile>; depth: number; selected
           </button>
         </td>
         <td className="num">{formatBytes(node.size)}</td>
-        <td className="muted">{node.count} files</td>
+        <td className="muted">{node.count === 1 ? "1 file" : `${node.count} files`}</td>
       </tr>
       {open && <FolderRows node={node} depth={depth + 1} selected={selected} select={select} />}
     </>

@@ -113,7 +113,7 @@ function Folder(props: { node: FolderNode; depth: number; run: Run }) {
           </button>
         </td>
         <td className="num">{formatBytes(node.size)}</td>
-        <td className="muted">{node.count} files</td>
+        <td className="muted">{node.count === 1 ? "1 file" : `${node.count} files`}</td>
         <td />
       </tr>
       {open && <FolderRows node={node} depth={depth + 1} run={run} />}
