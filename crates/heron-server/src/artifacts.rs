@@ -50,38 +50,22 @@ const ABANDONED_UPLOAD_SECONDS: f64 = 24.0 * 3600.0;
 pub const DEFAULT_GRACE_SECONDS: u64 = 3600;
 
 /// What keeps blob storage consistent: the collection lock, per-blob locks for stores of the
-/// same blob, and the key that signs blob URLs; and the running hashes of multipart uploads.
+/// same blob, gates that keep an upload's parts from changing while it completes, and the key
+/// that signs blob URLs.
 pub struct BlobGuard {
     gc: RwLock<()>,
     stripes: Vec<Mutex<()>>,
+    gates: Vec<RwLock<()>>,
     secret: OnceCell<Vec<u8>>,
-    hashing: std::sync::Mutex<std::collections::HashMap<UploadKey, Arc<Mutex<Running>>>>,
 }
-
-/// The hash of a multipart upload's parts `0..next`, advanced as parts arrive in order, so
-/// that completing the upload reads only the parts not hashed yet. Kept in memory only: after
-/// a restart, completion hashes every part.
-struct Running {
-    next: u64,
-    hasher: Sha256,
-}
-
-impl Running {
-    fn new() -> Running {
-        Running { next: 0, hasher: Sha256::new() }
-    }
-}
-
-/// Multipart uploads whose hash is kept running at once; others are hashed at completion.
-const MAX_RUNNING: usize = 10_000;
 
 impl Default for BlobGuard {
     fn default() -> Self {
         BlobGuard {
             gc: RwLock::new(()),
             stripes: (0..64).map(|_| Mutex::new(())).collect(),
+            gates: (0..64).map(|_| RwLock::new(())).collect(),
             secret: OnceCell::new(),
-            hashing: Default::default(),
         }
     }
 }
@@ -92,49 +76,11 @@ impl BlobGuard {
         &self.stripes[byte % self.stripes.len()]
     }
 
-    fn running(&self, upload: &UploadKey) -> Option<Arc<Mutex<Running>>> {
-        let mut map = self.hashing.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(running) = map.get(upload) {
-            return Some(running.clone());
-        }
-        if map.len() >= MAX_RUNNING {
-            return None;
-        }
-        let running = Arc::new(Mutex::new(Running::new()));
-        map.insert(upload.clone(), running.clone());
-        Some(running)
-    }
-
-    fn forget(&self, upload: &UploadKey) {
-        self.hashing.lock().unwrap_or_else(|e| e.into_inner()).remove(upload);
-    }
-}
-
-/// Hashes the upload's parts that follow the running hash and have arrived, unless another
-/// request is doing so. A failure starts the hash over (completion then reads every part).
-async fn advance(state: &AppState, upload: &UploadKey, running: &Mutex<Running>, parts: u64) {
-    let Ok(mut run) = running.try_lock() else { return };
-    loop {
-        let received = match state.store.upload_parts(upload).await {
-            Ok(received) => received,
-            Err(_) => return,
-        };
-        let before = run.next;
-        while run.next < parts && received.binary_search(&run.next).is_ok() {
-            let path = upload_part_path(upload, run.next);
-            let hashed = match state.blobs.get_stream(&path).await {
-                Ok(stream) => hash_into(stream, &mut run.hasher).await.map(drop),
-                Err(error) => Err(error),
-            };
-            if hashed.is_err() {
-                *run = Running::new();
-                return;
-            }
-            run.next += 1;
-        }
-        if run.next == before {
-            return;
-        }
+    /// Part uploads hold their upload's gate for reading, its completion for writing: a part
+    /// sent again cannot replace one between its being hashed and its being moved into place.
+    fn gate(&self, upload: &UploadKey) -> &RwLock<()> {
+        let byte = u8::from_str_radix(&upload.sha256[2..4], 16).unwrap_or(0) as usize;
+        &self.gates[(byte + upload.user.unsigned_abs() as usize) % self.gates.len()]
     }
 }
 
@@ -363,21 +309,15 @@ fn limited(body: Body, limit: u64) -> ByteStream {
 }
 
 /// Hashes a stream to its end: (size, sha256).
-async fn hash_stream(stream: ByteStream) -> heron_core::Result<(u64, String)> {
+async fn hash_stream(mut stream: ByteStream) -> heron_core::Result<(u64, String)> {
     let mut hasher = Sha256::new();
-    let size = hash_into(stream, &mut hasher).await?;
-    Ok((size, hex::encode(hasher.finalize())))
-}
-
-/// Feeds a stream to `hasher` to its end; answers the bytes it held.
-async fn hash_into(mut stream: ByteStream, hasher: &mut Sha256) -> heron_core::Result<u64> {
     let mut size = 0u64;
     while let Some(piece) = stream.next().await {
         let piece = piece?;
         size += piece.len() as u64;
         hasher.update(&piece);
     }
-    Ok(size)
+    Ok((size, hex::encode(hasher.finalize())))
 }
 
 fn mismatch(sha256: &str, size: u64, got: (u64, &str)) -> ApiError {
@@ -435,6 +375,7 @@ pub async fn upload_part(
         store_blob(&state, &sha256, params.size, params.user, data).await?;
         return Ok(Json(BlobStatus { sha256, size: params.size, stored: true, received: vec![0] }));
     }
+    let _gate = state.blob_guard.gate(&upload).read().await;
     let path = upload_part_path(&upload, part);
     let (got_size, got_sha) = state.blobs.put_stream(&path, data).await?;
     let wanted_sha = headers.get("x-heron-part-sha256").and_then(|v| v.to_str().ok()).map(str::to_ascii_lowercase);
@@ -447,16 +388,6 @@ pub async fn upload_part(
         .into());
     }
     state.store.record_upload_part(&upload, part, time::now()).await?;
-    if let Some(running) = state.blob_guard.running(&upload) {
-        {
-            // A part sent again after it was hashed: the hash starts over.
-            let mut run = running.lock().await;
-            if part < run.next {
-                *run = Running::new();
-            }
-        }
-        advance(&state, &upload, &running, parts).await;
-    }
     let received = state.store.upload_parts(&upload).await?;
     Ok(Json(BlobStatus { sha256, size: params.size, stored: false, received }))
 }
@@ -485,23 +416,15 @@ pub async fn complete_upload(
         .into());
     }
     let guard = &state.blob_guard;
+    let _gate = guard.gate(&upload).write().await;
     let _gc = guard.gc.read().await;
     let _blob = guard.stripe(&sha256).lock().await;
     let already = state.store.blob_size(&sha256).await?.is_some();
-    // The parts not hashed while they arrived, in order: where the upload left them or, after
-    // a completion that was cut off while moving them, already in place.
-    let running = guard.running(&upload);
-    let (start, mut hasher) = match &running {
-        Some(running) => {
-            let run = running.lock().await;
-            (run.next, run.hasher.clone())
-        }
-        None => (0, Sha256::new()),
-    };
-    guard.forget(&upload);
+    // The parts, in order: where the upload left them or, after a completion that was cut
+    // off while moving them, already in place. Read back and hashed as one.
     let blobs = state.blobs.clone();
     let (key, sha) = (upload.clone(), sha256.clone());
-    let joined: ByteStream = futures::stream::iter(start..parts)
+    let joined: ByteStream = futures::stream::iter(0..parts)
         .then(move |part| {
             let blobs = blobs.clone();
             let (staged, placed) = (upload_part_path(&key, part), blob_part_path(&sha, part));
@@ -514,9 +437,7 @@ pub async fn complete_upload(
         })
         .try_flatten()
         .boxed();
-    let rest_size = hash_into(joined, &mut hasher).await?;
-    let got_size = (0..start).map(|part| part_len(params.size, part)).sum::<u64>() + rest_size;
-    let got_sha = hex::encode(hasher.finalize());
+    let (got_size, got_sha) = hash_stream(joined).await?;
     let matches = (got_size, got_sha.as_str()) == (params.size, sha256.as_str());
     for part in 0..parts {
         let staged = upload_part_path(&upload, part);
@@ -976,7 +897,6 @@ pub async fn collect(state: &AppState, grace_seconds: u64) -> heron_core::Result
     let abandoned = state.store.abandon_uploads(now - ABANDONED_UPLOAD_SECONDS).await?;
     let mut uploads = std::collections::HashSet::new();
     for (upload, part) in abandoned {
-        state.blob_guard.forget(&upload);
         state.blobs.delete(&upload_part_path(&upload, part)).await?;
         uploads.insert(upload);
     }
