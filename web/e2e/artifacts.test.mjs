@@ -310,6 +310,42 @@ describe("model registry", () => {
   });
 });
 
+describe("deleting a version", () => {
+  test("a version is deleted after a confirmation; one linked in the registry is refused with the reason", async () => {
+    const route = `/projects/${ENTITY}/${PROJECT}/artifacts/scratch`;
+    const manifest = (text) => {
+      const bytes = Buffer.from(text);
+      return { bytes, entry: { path: "note.txt", size: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") } };
+    };
+    for (const text of ["scratch one\n", "scratch two\n"]) {
+      const { bytes, entry } = manifest(text);
+      const check = await server.api("POST", `/projects/${ENTITY}/${PROJECT}/blobs/missing`, { blobs: [{ sha256: entry.sha256, size: entry.size }] });
+      for (const upload of check.missing) await fetch(`${absolute(upload.upload_url)}&part=0`, { method: "PUT", body: bytes });
+      await server.api("POST", `${route}/versions`, { type: "scratch", files: [entry] });
+    }
+    await server.api("POST", `/entities/${ENTITY}/models`, { name: "scratch-model" });
+    await server.api("POST", `/entities/${ENTITY}/models/scratch-model/versions`, { artifact: `${PROJECT}/scratch:v0` });
+
+    const page = await signedInPage(browser, server);
+    page.on("dialog", (dialog) => dialog.accept());
+    await page.goto(pageUrl(`${route}/v1`));
+    await page.getByTestId("delete-version").click();
+    // Back on the artifact, whose latest is v0 again.
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="version-row"]').length === 1);
+    await page.locator('[data-testid="version-view"][data-version="v0"]').waitFor();
+    const listed = await server.api("GET", `${route}/versions`);
+    assert.deepEqual(listed.map((v) => [v.version, v.aliases]), [["v0", ["latest"]]]);
+
+    // v0 is linked in the registry: the server refuses, and the page says why.
+    await page.getByTestId("delete-version").click();
+    const error = page.getByTestId("delete-version-error");
+    await error.waitFor();
+    assert.match(await error.textContent(), /linked in the model registry/);
+    assert.equal((await server.api("GET", `${route}/versions`)).length, 1);
+    await page.close();
+  });
+});
+
 describe("the API client", () => {
   // The dashboard's types for these answers (web/src/api.ts) name the same fields as the
   // server's OpenAPI schemas, so a renamed or added field fails here rather than in a page.

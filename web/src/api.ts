@@ -478,6 +478,8 @@ export const api = {
     request<ArtifactVersion>("PUT", `${artifactPath(entity, project, name)}/aliases/${seg(alias)}`, { version }),
   removeArtifactAlias: (entity: string, project: string, name: string, alias: string) =>
     request<void>("DELETE", `${artifactPath(entity, project, name)}/aliases/${seg(alias)}`),
+  deleteArtifactVersion: (entity: string, project: string, name: string, version: string) =>
+    request<void>("DELETE", `${artifactPath(entity, project, name)}/versions/${seg(version)}`),
   runArtifacts: (entity: string, project: string, run: string) =>
     request<RunArtifacts>("GET", `${runPath(entity, project, run)}/artifacts`),
   runLineage: (entity: string, project: string, run: string, direction: LineageDirection = "both", depth = 10) =>

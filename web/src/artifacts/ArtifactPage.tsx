@@ -103,6 +103,13 @@ export function ArtifactPage(props: { entity: string; project: string; name: str
             </h2>
             <Aliases aliases={selected.aliases} />
             <span className="spacer" />
+            <DeleteVersion
+              version={selected}
+              onDeleted={() => {
+                navigate(artifactUrl(entity, project, name));
+                setTick((t) => t + 1);
+              }}
+            />
           </div>
           <nav className="tabs" role="tablist">
             {TABS.map((t) => (
@@ -254,6 +261,39 @@ function VersionOverview(props: { version: ArtifactVersion; onChanged: () => voi
         <KeyValueTree key={version.version} title="Metadata" data={version.metadata ?? {}} testid="version-metadata" />
       </div>
     </div>
+  );
+}
+
+/**
+ * Deletes the version after a confirmation; its files are freed by the server's garbage
+ * collection once no version holds them. A version linked in the registry is refused, and the
+ * server's reason is shown.
+ */
+function DeleteVersion(props: { version: ArtifactVersion; onDeleted: () => void }) {
+  const { version, onDeleted } = props;
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => setError(null), [version.version]);
+  const remove = async () => {
+    if (!window.confirm(`Delete ${version.name}:${version.version}? Its files are freed once no other version holds them.`)) return;
+    setError(null);
+    try {
+      await api.deleteArtifactVersion(version.entity, version.project, version.name, version.version);
+      onDeleted();
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : String(e));
+    }
+  };
+  return (
+    <span className="delete-version">
+      <button className="link danger" data-testid="delete-version" onClick={() => void remove()}>
+        Delete version
+      </button>
+      {error && (
+        <span className="error small" data-testid="delete-version-error">
+          {error}
+        </span>
+      )}
+    </span>
   );
 }
 
