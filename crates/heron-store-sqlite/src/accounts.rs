@@ -126,7 +126,7 @@ pub(crate) fn create_team(conn: &Connection, name: &str, owner_id: i64) -> Resul
     get_entity(conn, name)
 }
 
-fn entity_id(conn: &Connection, entity: &str) -> Result<i64> {
+pub(crate) fn entity_id(conn: &Connection, entity: &str) -> Result<i64> {
     conn.query_row("SELECT id FROM entities WHERE name = ?1", [entity], |row| row.get(0))
         .optional()
         .db()?

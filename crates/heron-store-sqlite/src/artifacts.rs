@@ -17,7 +17,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_json::Value;
 
 use crate::ResultExt;
-use crate::accounts::project_id;
+use crate::accounts::{entity_id, project_id};
 use crate::runs::run_pk;
 
 // ------------------------------------------------------------------------------------------
@@ -926,15 +926,8 @@ pub(crate) fn expire_versions(conn: &mut Connection, now: f64) -> Result<u64> {
 // ------------------------------------------------------------------------------------------
 // model registry
 
-fn entity_pk(conn: &Connection, entity: &str) -> Result<i64> {
-    conn.query_row("SELECT id FROM entities WHERE name = ?1", [entity], |row| row.get(0))
-        .optional()
-        .db()?
-        .ok_or_else(|| Error::not_found(format!("entity {entity:?} not found")))
-}
-
 fn model_pk(conn: &Connection, entity: &str, model: &str) -> Result<i64> {
-    let entity_id = entity_pk(conn, entity)?;
+    let entity_id = entity_id(conn, entity)?;
     conn.prepare_cached("SELECT id FROM models WHERE entity_id = ?1 AND name = ?2")
         .db()?
         .query_row(params![entity_id, model], |row| row.get(0))
@@ -999,6 +992,13 @@ struct Audit<'a> {
     artifact: Option<String>,
 }
 
+impl<'a> Audit<'a> {
+    /// An entry of `action` with no other field; set those it has with `..`.
+    fn of(action: &'a str) -> Audit<'a> {
+        Audit { action, version: None, alias: None, previous_version: None, artifact: None }
+    }
+}
+
 fn audit(tx: &Connection, model_id: i64, user: &str, now: f64, entry: Audit<'_>) -> Result<()> {
     tx.execute(
         "INSERT INTO model_audit (entity_id, model, at, user, action, version, alias, previous_version, artifact)
@@ -1011,7 +1011,7 @@ fn audit(tx: &Connection, model_id: i64, user: &str, now: f64, entry: Audit<'_>)
 }
 
 pub(crate) fn list_models(conn: &Connection, entity: &str) -> Result<Vec<RegisteredModel>> {
-    let entity_id = entity_pk(conn, entity)?;
+    let entity_id = entity_id(conn, entity)?;
     let pks = {
         let mut stmt = conn.prepare_cached("SELECT id FROM models WHERE entity_id = ?1 ORDER BY name").db()?;
         let rows = stmt.query_map([entity_id], |row| row.get::<_, i64>(0)).db()?;
@@ -1030,7 +1030,7 @@ pub(crate) fn create_model(
     check_artifact_name("model name", &create.name)?;
     check_description(&create.description)?;
     let tx = conn.transaction().db()?;
-    let entity_id = entity_pk(&tx, entity)?;
+    let entity_id = entity_id(&tx, entity)?;
     let inserted = tx
         .execute(
             "INSERT INTO models (entity_id, name, description, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT DO NOTHING",
@@ -1041,13 +1041,7 @@ pub(crate) fn create_model(
         return Err(Error::already_exists(format!("registered model {entity}/{} already exists", create.name)));
     }
     let pk = tx.last_insert_rowid();
-    audit(
-        &tx,
-        pk,
-        user,
-        now,
-        Audit { action: "create", version: None, alias: None, previous_version: None, artifact: None },
-    )?;
+    audit(&tx, pk, user, now, Audit::of("create"))?;
     tx.commit().db()?;
     model_by_pk(conn, pk)
 }
@@ -1059,13 +1053,7 @@ pub(crate) fn get_model(conn: &Connection, entity: &str, name: &str) -> Result<R
 pub(crate) fn delete_model(conn: &mut Connection, entity: &str, name: &str, user: &str, now: f64) -> Result<()> {
     let tx = conn.transaction().db()?;
     let pk = model_pk(&tx, entity, name)?;
-    audit(
-        &tx,
-        pk,
-        user,
-        now,
-        Audit { action: "delete", version: None, alias: None, previous_version: None, artifact: None },
-    )?;
+    audit(&tx, pk, user, now, Audit::of("delete"))?;
     tx.execute("DELETE FROM models WHERE id = ?1", [pk]).db()?;
     tx.commit().db()
 }
@@ -1136,11 +1124,10 @@ fn put_model_alias(
         user,
         now,
         Audit {
-            action: "alias_set",
             version: Some(version_name(index)),
             alias: Some(alias),
             previous_version: previous.map(|p| version_name(p as u64)),
-            artifact: None,
+            ..Audit::of("alias_set")
         },
     )
 }
@@ -1188,11 +1175,9 @@ pub(crate) fn link_model_version(
                 user,
                 now,
                 Audit {
-                    action: "link",
                     version: Some(version_name(index as u64)),
-                    alias: None,
-                    previous_version: None,
                     artifact: Some(format!("{}/{}/{}:{}", v.entity, v.project, v.name, v.version)),
+                    ..Audit::of("link")
                 },
             )?;
             (pk, index as u64, true)
@@ -1223,13 +1208,7 @@ pub(crate) fn unlink_model_version(
             model_id,
             user,
             now,
-            Audit {
-                action: "alias_remove",
-                version: Some(version_name(index)),
-                alias: Some(alias),
-                previous_version: None,
-                artifact: None,
-            },
+            Audit { version: Some(version_name(index)), alias: Some(alias), ..Audit::of("alias_remove") },
         )?;
     }
     tx.execute("DELETE FROM model_versions WHERE id = ?1", [pk]).db()?;
@@ -1238,13 +1217,7 @@ pub(crate) fn unlink_model_version(
         model_id,
         user,
         now,
-        Audit {
-            action: "unlink",
-            version: Some(version_name(index)),
-            alias: None,
-            previous_version: None,
-            artifact: Some(linked.artifact),
-        },
+        Audit { version: Some(version_name(index)), artifact: Some(linked.artifact), ..Audit::of("unlink") },
     )?;
     tx.commit().db()
 }
@@ -1285,19 +1258,13 @@ pub(crate) fn delete_model_alias(
         model_id,
         user,
         now,
-        Audit {
-            action: "alias_remove",
-            version: Some(version_name(index)),
-            alias: Some(alias),
-            previous_version: None,
-            artifact: None,
-        },
+        Audit { version: Some(version_name(index)), alias: Some(alias), ..Audit::of("alias_remove") },
     )?;
     tx.commit().db()
 }
 
 pub(crate) fn model_audit(conn: &Connection, entity: &str, model: &str) -> Result<Vec<AuditEntry>> {
-    let entity_id = entity_pk(conn, entity)?;
+    let entity_id = entity_id(conn, entity)?;
     let mut stmt = conn
         .prepare_cached(
             "SELECT at, user, action, version, alias, previous_version, artifact FROM model_audit
