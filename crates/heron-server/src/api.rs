@@ -910,22 +910,9 @@ pub async fn upload_file(
     let run = run_ref(&state, &caller, &RunPath { entity: path.entity, project: path.project, run: path.run }).await?;
     names::check_file_path(&path.path)?;
     state.store.get_run(&run).await?;
-    let mut received = 0usize;
-    let stream = body
-        .into_data_stream()
-        .map_err(|e| Error::invalid(format!("upload interrupted: {e}")))
-        .and_then(move |chunk| {
-            received += chunk.len();
-            let over = received > limits::MAX_FILE_BYTES;
-            async move {
-                if over {
-                    Err(Error::too_large(format!("file is larger than the limit of {} bytes", limits::MAX_FILE_BYTES)))
-                } else {
-                    Ok(chunk)
-                }
-            }
-        })
-        .boxed();
+    let stream = limited_body(body, limits::MAX_FILE_BYTES as u64, |limit| {
+        Error::too_large(format!("file is larger than the limit of {limit} bytes"))
+    });
     let (size, sha256) = state.blobs.put_stream(&file_blob_path(&run, &path.path), stream).await?;
     let file = RunFile { path: path.path.clone(), size, sha256, updated_at: time::rfc3339(time::now()) };
     state.store.record_file(&run, &file).await?;
@@ -944,14 +931,32 @@ pub async fn download_file(
     names::check_file_path(&path.path)?;
     let file = state.store.get_file(&run, &path.path).await?;
     let stream = state.blobs.get_stream(&file_blob_path(&run, &path.path)).await?;
+    Ok(bytes_response(stream, file.size, &file.sha256))
+}
+
+/// A request body as a stream that fails with `too_long(limit)` past `limit` bytes.
+pub(crate) fn limited_body(body: Body, limit: u64, too_long: fn(u64) -> Error) -> heron_core::ByteStream {
+    let mut received = 0u64;
+    body.into_data_stream()
+        .map_err(|e| Error::invalid(format!("upload interrupted: {e}")))
+        .and_then(move |chunk| {
+            received += chunk.len() as u64;
+            let over = received > limit;
+            async move { if over { Err(too_long(limit)) } else { Ok(chunk) } }
+        })
+        .boxed()
+}
+
+/// Stored bytes as an answer: octet-stream, with their length and their sha256 as `ETag`.
+pub(crate) fn bytes_response(stream: heron_core::ByteStream, size: u64, sha256: &str) -> Response {
     let mut response = Body::from_stream(stream.map_err(|e| std::io::Error::other(e.message))).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(file.size));
-    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", file.sha256)) {
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{sha256}\"")) {
         headers.insert(header::ETAG, etag);
     }
-    Ok(response)
+    response
 }
 
 #[cfg(test)]

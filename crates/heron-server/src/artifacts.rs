@@ -17,8 +17,8 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Extension, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use futures::{StreamExt, TryStreamExt};
@@ -38,7 +38,7 @@ use tokio::sync::{Mutex, OnceCell, RwLock};
 use utoipa::IntoParams;
 
 use crate::AppState;
-use crate::api::{ProjectPath, RunPath};
+use crate::api::{ProjectPath, RunPath, bytes_response, limited_body};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 
@@ -289,25 +289,6 @@ async fn delete_blob(state: &AppState, sha256: &str, size: u64) -> heron_core::R
     Ok(())
 }
 
-/// A request body as a stream that fails past `limit` bytes.
-fn limited(body: Body, limit: u64) -> ByteStream {
-    let mut received = 0u64;
-    body.into_data_stream()
-        .map_err(|e| Error::invalid(format!("upload interrupted: {e}")))
-        .and_then(move |chunk| {
-            received += chunk.len() as u64;
-            let over = received > limit;
-            async move {
-                if over {
-                    Err(Error::invalid(format!("the part is longer than the {limit} bytes expected")))
-                } else {
-                    Ok(chunk)
-                }
-            }
-        })
-        .boxed()
-}
-
 /// Hashes a stream to its end: (size, sha256).
 async fn hash_stream(mut stream: ByteStream) -> heron_core::Result<(u64, String)> {
     let mut hasher = Sha256::new();
@@ -370,7 +351,9 @@ pub async fn upload_part(
         return Err(Error::invalid(format!("part {part} does not exist: blob {sha256} has {parts} parts")).into());
     }
     let expected = part_len(params.size, part);
-    let data = limited(body, expected);
+    let data = limited_body(body, expected, |limit| {
+        Error::invalid(format!("the part is longer than the {limit} bytes expected"))
+    });
     if parts == 1 {
         store_blob(&state, &sha256, params.size, params.user, data).await?;
         return Ok(Json(BlobStatus { sha256, size: params.size, stored: true, received: vec![0] }));
@@ -465,17 +448,6 @@ pub struct DownloadParams {
     sig: String,
 }
 
-fn blob_response(stream: ByteStream, size: u64, sha256: &str) -> Response {
-    let mut response = Body::from_stream(stream.map_err(|e| std::io::Error::other(e.message))).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
-    if let Ok(etag) = HeaderValue::from_str(&format!("\"{sha256}\"")) {
-        headers.insert(header::ETAG, etag);
-    }
-    response
-}
-
 #[utoipa::path(get, path = "/api/v1/blobs/{sha256}", tag = "artifacts",
     params(("sha256" = String, Path), DownloadParams),
     responses((status = 200, description = "The blob's bytes", content_type = "application/octet-stream"), (status = 403, body = heron_types::ErrorBody), (status = 404, body = heron_types::ErrorBody)),
@@ -490,7 +462,7 @@ pub async fn download_blob(
     let size =
         state.store.blob_size(&sha256).await?.ok_or_else(|| Error::not_found(format!("blob {sha256} not found")))?;
     let stream = blob_stream(&state, &sha256, size).await?;
-    Ok(blob_response(stream, size, &sha256))
+    Ok(bytes_response(stream, size, &sha256))
 }
 
 // ------------------------------------------------------------------------------------------
@@ -704,7 +676,7 @@ pub async fn version_file(
         .into());
     };
     let stream = blob_stream(&state, &sha256, entry.size).await?;
-    Ok(blob_response(stream, entry.size, &sha256))
+    Ok(bytes_response(stream, entry.size, &sha256))
 }
 
 #[utoipa::path(put, path = "/api/v1/projects/{entity}/{project}/artifacts/{name}/aliases/{alias}", tag = "artifacts",
