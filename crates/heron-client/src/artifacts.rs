@@ -1664,6 +1664,17 @@ mod tests {
         }
     }
 
+    /// The fake server's answers for a 5-byte blob of one part: `blobs/missing` naming it, and
+    /// the upload storing it.
+    fn one_part_answers(blob_sha: &str) -> (serde_json::Value, serde_json::Value) {
+        let missing = serde_json::json!({"missing": [{
+            "sha256": blob_sha, "size": 5, "part_size": 16, "parts": 1, "received": [],
+            "upload_url": format!("/api/v1/blobs/{blob_sha}/upload?sig=s"),
+            "complete_url": format!("/api/v1/blobs/{blob_sha}/complete?sig=s"), "expires_at": "t"}]});
+        let stored = serde_json::json!({"sha256": blob_sha, "size": 5, "stored": true, "received": [0]});
+        (missing, stored)
+    }
+
     fn version_json(name: &str) -> Vec<u8> {
         serde_json::to_vec(&serde_json::json!({
             "entity": "e", "project": "p", "name": name, "type": "model", "version": "v0", "index": 0,
@@ -1744,11 +1755,7 @@ mod tests {
         let creates = Arc::new(AtomicUsize::new(0));
         let (count, blob_sha) = (creates.clone(), sha.clone());
         let answer: Arc<Answer> = Arc::new(move |method, path, _body| {
-            let missing = serde_json::json!({"missing": [{
-                "sha256": blob_sha, "size": 5, "part_size": 16, "parts": 1, "received": [],
-                "upload_url": format!("/api/v1/blobs/{blob_sha}/upload?sig=s"),
-                "complete_url": format!("/api/v1/blobs/{blob_sha}/complete?sig=s"), "expires_at": "t"}]});
-            let stored = serde_json::json!({"sha256": blob_sha, "size": 5, "stored": true, "received": [0]});
+            let (missing, stored) = one_part_answers(&blob_sha);
             match method {
                 "POST" if path.ends_with("/blobs/missing") => (200, serde_json::to_vec(&missing).unwrap()),
                 "PUT" => (200, serde_json::to_vec(&stored).unwrap()),
@@ -1782,11 +1789,7 @@ mod tests {
         let puts = Arc::new(AtomicUsize::new(0));
         let (count, blob_sha) = (puts.clone(), sha.clone());
         let answer: Arc<Answer> = Arc::new(move |method, path, _body| {
-            let missing = serde_json::json!({"missing": [{
-                "sha256": blob_sha, "size": 5, "part_size": 16, "parts": 1, "received": [],
-                "upload_url": format!("/api/v1/blobs/{blob_sha}/upload?sig=s"),
-                "complete_url": format!("/api/v1/blobs/{blob_sha}/complete?sig=s"), "expires_at": "t"}]});
-            let stored = serde_json::json!({"sha256": blob_sha, "size": 5, "stored": true, "received": [0]});
+            let (missing, stored) = one_part_answers(&blob_sha);
             match method {
                 "POST" if path.ends_with("/blobs/missing") => (200, serde_json::to_vec(&missing).unwrap()),
                 // Two failures (a busy server), then success.
