@@ -6,6 +6,7 @@ import { Link, navigate, useQueryParam } from "../router";
 import { KeyValueTree } from "../run/KeyValueTree";
 import { formatTime } from "../run/compare";
 import { formatBytes } from "../run/trees";
+import { InfoCard } from "../run/InfoCard";
 import { LineageView } from "./LineageGraph";
 import { VersionFiles } from "./VersionFiles";
 import { artifactUrl, modelUrl, projectUrl, runUrl, versionNodeId, type VersionTab } from "./links";
@@ -232,19 +233,7 @@ function VersionOverview(props: { version: ArtifactVersion; onChanged: () => voi
   return (
     <div className="overview">
       <div>
-        <section className="card">
-          <h3>Version</h3>
-          <table className="info-table">
-            <tbody>
-              {rows.map(([label, value]) => (
-                <tr key={label}>
-                  <th>{label}</th>
-                  <td>{value}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </section>
+        <InfoCard title="Version" rows={rows} />
         <LinkToRegistry version={version} />
       </div>
       <div>

@@ -2,6 +2,7 @@
 // and notes), its charts, system metrics, console and files. Follows the run live through the
 // project's event stream.
 import { useEffect, useRef, useState, type ReactNode } from "react";
+import { InfoCard } from "./InfoCard";
 import { api, ApiError, projectPath, subscribeProject, type Json, type Run, type RunPatch } from "../api";
 import { defaultColor, loadColors } from "../colors";
 import { fieldValue, formatValue } from "../fields";
@@ -268,19 +269,7 @@ function Overview(props: { run: Run; patch: (change: RunPatch) => Promise<void> 
   return (
     <div className="overview">
       <div className="overview-side">
-        <section className="card">
-          <h3>Run</h3>
-          <table className="info-table">
-            <tbody>
-              {rows.map(([label, value]) => (
-                <tr key={label}>
-                  <th>{label}</th>
-                  <td>{value}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </section>
+        <InfoCard title="Run" rows={rows} />
         <TagsEditor run={run} patch={patch} />
         <NotesEditor run={run} patch={patch} />
       </div>
